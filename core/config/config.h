@@ -1,0 +1,88 @@
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include <yaml-cpp/yaml.h>
+
+namespace dbproxy::config {
+
+// Typed configuration of the daemon. Built by LoadConfig() (yaml_loader.h) from one YAML
+// file; every field has the default shown here. Plain values: copy freely, any thread.
+
+struct ListenAddress {
+  std::string host = "127.0.0.1";
+  uint16_t port = 10600;
+};
+
+struct ServerConfig {
+  std::vector<ListenAddress> listen = {ListenAddress{}};
+  uint32_t workers = 16;
+  uint32_t worker_queue_limit = 4096;                   // queued requests before reads pause
+  uint32_t max_frame_bytes = 1024 * 1024;               // header included
+  uint32_t max_output_buffer_bytes = 16 * 1024 * 1024;  // per connection, then close
+  uint32_t max_connections = 20000;
+  uint32_t heartbeat_interval_ms = 5000;  // send a heartbeat after this much silence
+  uint32_t idle_timeout_ms = 30000;       // close after this long without input
+  uint32_t shutdown_deadline_ms = 4000;   // SIGTERM: in-flight work gets this long
+};
+
+struct MysqlPoolConfig {
+  std::string name;
+  std::string host = "127.0.0.1";
+  uint16_t port = 3306;
+  std::string user = "root";
+  std::string password;
+  std::string password_env;  // if set, the password comes from this variable
+  std::string database = "teamtalk";
+  std::string unix_socket;  // optional; empty means TCP
+  uint32_t pool_size = 16;
+  uint32_t connect_timeout_ms = 2000;
+  uint32_t read_timeout_ms = 5000;
+  uint32_t write_timeout_ms = 5000;
+  uint32_t acquire_timeout_ms = 2000;  // waiting for a free connection
+};
+
+struct RedisConfig {
+  std::string name;
+  std::string host = "127.0.0.1";
+  uint16_t port = 6379;
+  uint32_t db = 0;
+  std::string password;
+  uint32_t pool_size = 16;
+  uint32_t connect_timeout_ms = 1000;
+  uint32_t command_timeout_ms = 2000;
+  uint32_t acquire_timeout_ms = 2000;
+};
+
+struct PluginsConfig {
+  std::string directory = "/usr/lib/dbproxy/plugins";
+  std::string staging_directory = "/var/lib/dbproxy/plugins-staged";
+  std::vector<std::string> enabled;
+  // Per-module sections, kept as YAML so each module validates its own keys at init.
+  std::map<std::string, YAML::Node> modules;
+};
+
+struct LogConfig {
+  std::string level = "info";  // trace, debug, info, warn, error, critical, off
+  std::string file;            // empty: stderr
+};
+
+struct AdminConfig {
+  std::string socket = "/run/dbproxy/dbproxy.sock";  // empty disables the admin socket
+  std::string metrics_listen;                        // "127.0.0.1:10601"; empty disables metrics
+};
+
+struct Config {
+  std::string source_path;  // the file this came from
+  ServerConfig server;
+  std::map<std::string, MysqlPoolConfig> mysql;
+  std::map<std::string, RedisConfig> redis;
+  PluginsConfig plugins;
+  LogConfig log;
+  AdminConfig admin;
+};
+
+}  // namespace dbproxy::config

@@ -1,0 +1,99 @@
+#include "core/config/yaml_loader.h"
+
+#include <fstream>
+
+#include <gtest/gtest.h>
+
+namespace dbproxy::config {
+namespace {
+
+TEST(YamlLoader, EmptyTextGivesDefaults) {
+  auto c = LoadConfigText("", "t.yaml");
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  EXPECT_EQ(10600, c->server.listen.at(0).port);
+  EXPECT_EQ(1024u * 1024u, c->server.max_frame_bytes);
+  EXPECT_EQ(2u, c->mysql.size());
+  EXPECT_EQ(5u, c->redis.size());
+  EXPECT_EQ(5u, c->redis.at("group_member").db);
+  EXPECT_EQ(3u, c->redis.at("sync").db);
+}
+
+TEST(YamlLoader, ShippedConfigIsValid) {
+  auto c = LoadConfigFile(std::string(DBPROXY_SOURCE_DIR) + "/etc/dbproxy.yaml");
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  EXPECT_EQ("DBPROXY_MYSQL_PASSWORD", c->mysql.at("teamtalk_master").password_env);
+  EXPECT_EQ(4u, c->redis.at("token").db);
+}
+
+TEST(YamlLoader, UnknownKeyNamesFileLineAndSuggestion) {
+  auto c = LoadConfigText("server:\n  workers: 4\n  workerz: 5\n", "d.yaml");
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ("d.yaml:3: server.workerz: unknown key (did you mean 'workers'?)",
+            c.status().message());
+}
+
+TEST(YamlLoader, UnknownTopLevelKeyIsAnError) {
+  auto c = LoadConfigText("servr:\n  workers: 4\n", "d.yaml");
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ("d.yaml:1: servr: unknown key (did you mean 'server'?)", c.status().message());
+}
+
+TEST(YamlLoader, WrongTypeNamesKeyAndLine) {
+  auto c = LoadConfigText("server:\n  max_frame_bytes: lots\n", "d.yaml");
+  ASSERT_FALSE(c.ok());
+  EXPECT_NE(std::string::npos,
+            c.status().message().find("d.yaml:2: server.max_frame_bytes: must be an integer"))
+      << c.status().message();
+}
+
+TEST(YamlLoader, RejectsOutOfRangePort) {
+  auto c = LoadConfigText("mysql:\n  m:\n    port: 70000\n", "d.yaml");
+  ASSERT_FALSE(c.ok());
+  EXPECT_NE(std::string::npos, c.status().message().find("d.yaml:3: mysql.m.port"));
+}
+
+TEST(YamlLoader, ParsesSeveralListenAddresses) {
+  auto c = LoadConfigText("server:\n  listen: [\"127.0.0.1:1\", \"[::1]:2\"]\n", "d.yaml");
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  ASSERT_EQ(2u, c->server.listen.size());
+  EXPECT_EQ("::1", c->server.listen[1].host);
+  EXPECT_EQ(2, c->server.listen[1].port);
+}
+
+TEST(YamlLoader, RejectsBadListenAddress) {
+  auto c = LoadConfigText("server:\n  listen: [\"nohostport\"]\n", "d.yaml");
+  ASSERT_FALSE(c.ok());
+  EXPECT_NE(std::string::npos, c.status().message().find("is not host:port"));
+}
+
+TEST(YamlLoader, RejectsDuplicateEnabledModule) {
+  auto c = LoadConfigText("plugins:\n  enabled: [a, b, a]\n", "d.yaml");
+  ASSERT_FALSE(c.ok());
+  EXPECT_NE(std::string::npos, c.status().message().find("'a' is listed twice"));
+}
+
+TEST(YamlLoader, KeepsModuleSectionsForThePlugins) {
+  auto c = LoadConfigText("plugins:\n  modules:\n    message:\n      max_msg_cnt: 7\n", "d.yaml");
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  EXPECT_EQ(7, c->plugins.modules.at("message")["max_msg_cnt"].as<int>());
+}
+
+TEST(YamlLoader, SyntaxErrorNamesLine) {
+  auto c = LoadConfigText("server:\n  listen: [\n", "bad.yaml");
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(0u, c.status().message().rfind("bad.yaml:", 0)) << c.status().message();
+}
+
+TEST(YamlLoader, MissingFileIsAnError) {
+  auto c = LoadConfigFile("/nonexistent/dbproxy.yaml");
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ("/nonexistent/dbproxy.yaml: cannot open file", c.status().message());
+}
+
+TEST(YamlLoader, ClosestKeyIgnoresFarWords) {
+  EXPECT_EQ("workers", ClosestKey("wrkers", {"workers", "listen"}));
+  EXPECT_EQ("", ClosestKey("zzzzzzzz", {"workers", "listen"}));
+}
+
+}  // namespace
+}  // namespace dbproxy::config

@@ -1,0 +1,639 @@
+#include "core/server.h"
+
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "core/admin/admin_server.h"
+#include "core/base/log.h"
+#include "core/config/yaml_loader.h"
+#include "core/loop/uv_owner.h"
+#include "core/net/frame_codec.h"
+#include "core/plugin/host_api.h"
+#include "core/plugin/request_context.h"
+#include "core/storage/mysql_pool.h"
+#include "core/storage/redis_pool.h"
+
+namespace dbproxy {
+namespace {
+
+constexpr uint16_t kServiceOther = 0x0007;
+constexpr uint16_t kCmdHeartbeat = 0x0701;
+constexpr uint16_t kCmdStopRecvPacket = 0x0702;
+constexpr uint64_t kSweepIntervalMs = 1000;
+constexpr uint32_t kUnknownLogsPerMinute = 10;
+
+uint64_t NowMicros() {
+  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
+                                   std::chrono::steady_clock::now().time_since_epoch())
+                                   .count());
+}
+
+std::string JsonEscape(const std::string& s) {
+  std::string out;
+  for (char c : s) {
+    switch (c) {
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20) {
+          char buf[8];
+          snprintf(buf, sizeof(buf), "\\u%04x", c);
+          out += buf;
+        } else {
+          out += c;
+        }
+    }
+  }
+  return out;
+}
+
+// IMStopReceivePacket{result = 0}: field 1, varint, value 0.
+const std::string kStopReceiveBody("\x08\x00", 2);
+
+}  // namespace
+
+Server::Server(config::Config config, Options options)
+    : config_(std::move(config)), options_(std::move(options)) {
+  services_.mysql = &mysql_;
+  services_.redis = &redis_;
+  services_.metrics = &metrics_;
+  services_.max_frame_bytes = config_.server.max_frame_bytes;
+  services_.send_frame = [this](uint64_t conn_id, std::string frame) {
+    QueueFrame(conn_id, std::move(frame));
+  };
+}
+
+Server::~Server() = default;
+
+Status Server::StartPools() {
+  if (Status s = storage::InitMysqlLibrary(); !s.ok()) {
+    return s;
+  }
+  for (const auto& [name, cfg] : config_.mysql) {
+    auto pool = storage::MysqlPool::Create(cfg);
+    if (!pool.ok()) {
+      return pool.status();
+    }
+    mysql_[name] = std::move(pool).value();
+  }
+  for (const auto& [name, cfg] : config_.redis) {
+    auto pool = storage::RedisPool::Create(cfg);
+    if (!pool.ok()) {
+      return pool.status();
+    }
+    redis_[name] = std::move(pool).value();
+  }
+  return Status::Ok();
+}
+
+Status Server::StartListeners() {
+  for (const auto& addr : config_.server.listen) {
+    auto l = std::make_unique<net::Listener>(loop_.uv(), [this](uv_tcp_t* tcp) { OnAccept(tcp); });
+    Status s = l->Listen(addr.host, addr.port);
+    if (!s.ok()) {
+      return s;
+    }
+    log::Get("net")->info("listening on {}", l->bound_address());
+    listeners_.push_back(std::move(l));
+  }
+  return Status::Ok();
+}
+
+void Server::WriteReadyFile() {
+  if (options_.ready_file.empty()) {
+    return;
+  }
+  std::string tmp = options_.ready_file + ".tmp";
+  {
+    std::ofstream out(tmp);
+    for (const auto& l : listeners_) {
+      out << "listen " << l->bound_address() << "\n";
+    }
+    if (admin_) {
+      if (!admin_->metrics_address().empty()) {
+        out << "metrics " << admin_->metrics_address() << "\n";
+      }
+      if (!admin_->socket_path().empty()) {
+        out << "admin " << admin_->socket_path() << "\n";
+      }
+    }
+    out << "pid " << getpid() << "\n";
+  }
+  std::error_code ec;
+  std::filesystem::rename(tmp, options_.ready_file, ec);
+  if (ec) {
+    log::Get("server")->error("cannot write ready file {}: {}", options_.ready_file, ec.message());
+  }
+}
+
+int Server::Run() {
+  auto logger = log::Get("server");
+  start_ms_ = uv_now(loop_.uv());
+  if (Status s = StartPools(); !s.ok()) {
+    logger->critical("start-up failed: {}", s.ToString());
+    return 1;
+  }
+  workers_ = std::make_unique<dispatch::WorkerPool>(config_.server.workers,
+                                                    config_.server.worker_queue_limit,
+                                                    [this] { uv_async_send(space_async_); });
+
+  reply_async_ = new uv_async_t;
+  uv_async_init(loop_.uv(), reply_async_,
+                [](uv_async_t* a) { static_cast<Server*>(a->data)->DrainReplies(); });
+  reply_async_->data = this;
+  space_async_ = new uv_async_t;
+  uv_async_init(loop_.uv(), space_async_,
+                [](uv_async_t* a) { static_cast<Server*>(a->data)->ResumePaused(); });
+  space_async_->data = this;
+  workers_->Start();
+
+  host_ = std::make_unique<plugin::Host>(loop_.uv(), workers_.get(), &services_);
+  if (Status s = host_->Start(config_.plugins); !s.ok()) {
+    logger->critical("start-up failed: {}", s.message());
+    exit_code_ = 1;
+    FinishShutdown();
+    loop_.Run();
+    return exit_code_;
+  }
+  Status listen_status = StartListeners();
+  if (listen_status.ok()) {
+    admin_ = std::make_unique<admin::AdminServer>(loop_.uv(), this);
+    listen_status = admin_->Start(config_.admin);
+  }
+  if (!listen_status.ok()) {
+    logger->critical("start-up failed: {}", listen_status.message());
+    exit_code_ = 1;
+    FinishShutdown();
+    loop_.Run();
+    return exit_code_;
+  }
+
+  sweep_timer_ = new uv_timer_t;
+  uv_timer_init(loop_.uv(), sweep_timer_);
+  sweep_timer_->data = this;
+  uv_timer_start(
+      sweep_timer_, [](uv_timer_t* t) { static_cast<Server*>(t->data)->SweepConnections(); },
+      kSweepIntervalMs, kSweepIntervalMs);
+  for (int sig : {SIGTERM, SIGINT, SIGHUP}) {
+    StartSignal(sig);
+  }
+  WriteReadyFile();
+  logger->info("dbproxyd {} serving generation {} with {} workers", DBPROXY_VERSION,
+               host_->current()->id(), config_.server.workers);
+  loop_.Run();
+  return exit_code_;
+}
+
+void Server::StartSignal(int signum) {
+  auto* sig = new uv_signal_t;
+  uv_signal_init(loop_.uv(), sig);
+  sig->data = this;
+  // uv_signal delivers on the loop thread, so the handlers may log, allocate and write
+  // sockets (the original did all of that inside a real signal handler, W34).
+  uv_signal_start(
+      sig,
+      [](uv_signal_t* s, int received) {
+        auto* self = static_cast<Server*>(s->data);
+        if (received == SIGHUP) {
+          plugin::ReloadResult r = self->ReloadFromFile("");
+          log::Get("server")->info("SIGHUP reload: {}", r.ok ? "applied" : r.error);
+        } else {
+          self->BeginShutdown(received == SIGTERM ? "SIGTERM" : "SIGINT");
+        }
+      },
+      signum);
+  signals_.push_back(sig);
+}
+
+void Server::OnAccept(uv_tcp_t* tcp) {
+  if (shutting_down_ || connections_.size() >= config_.server.max_connections) {
+    metrics_.connections_rejected.fetch_add(1, std::memory_order_relaxed);
+    loop::CloseAndDelete(tcp);
+    return;
+  }
+  uint64_t id = next_conn_id_++;  // 64-bit and monotonic: never reused in a process lifetime
+  auto* conn = new net::Connection(id, tcp, this,
+                                   net::ConnectionLimits{config_.server.max_frame_bytes,
+                                                         config_.server.max_output_buffer_bytes});
+  connections_[id] = conn;
+  metrics_.connections.fetch_add(1, std::memory_order_relaxed);
+  metrics_.connections_accepted.fetch_add(1, std::memory_order_relaxed);
+  log::Get("net")->debug("conn={} peer={} accepted", id, conn->peer());
+  if (workers_->Full()) {
+    conn->Pause();
+    paused_.insert(id);
+  } else {
+    conn->StartReading();
+  }
+}
+
+bool Server::OnFrame(net::Connection& conn, const net::FrameHeader& header, std::string_view body) {
+  if (header.command_id == kCmdHeartbeat) {
+    metrics_.heartbeats_received.fetch_add(1, std::memory_order_relaxed);
+    return true;
+  }
+  const std::shared_ptr<const plugin::Generation>& gen = host_->current();
+  const plugin::CommandEntry* entry = gen ? gen->Find(header.command_id) : nullptr;
+  if (entry == nullptr || (entry->reg.flags & DBP_CMD_INTERNAL) != 0) {
+    metrics_.unknown_commands.fetch_add(1, std::memory_order_relaxed);
+    uint64_t now = uv_now(loop_.uv());
+    if (now - unknown_log_window_ms_ > 60000) {
+      unknown_log_window_ms_ = now;
+      unknown_logged_in_window_ = 0;
+    }
+    if (unknown_logged_in_window_++ < kUnknownLogsPerMinute) {
+      log::Get("dispatch")
+          ->warn("conn={} cmd=0x{:04x} seq={} len={}: no module handles this command", conn.id(),
+                 header.command_id, header.seq, header.length);
+    }
+    return true;
+  }
+  if (workers_->Full()) {
+    paused_.insert(conn.id());
+    return false;
+  }
+  auto* ctx = new plugin::RequestContext();
+  ctx->conn_id = conn.id();
+  ctx->header = header;
+  ctx->body.assign(body.data(), body.size());
+  ctx->generation = gen;
+  ctx->entry = entry;
+  ctx->enqueued_us = NowMicros();
+  uint64_t key = 0;
+  if (entry->reg.order_key != nullptr) {
+    key = entry->reg.order_key(reinterpret_cast<const uint8_t*>(ctx->body.data()), ctx->body.size(),
+                               entry->reg.user);
+  }
+  workers_->Submit(
+      [ctx] {
+        plugin::RunHandler(*ctx);
+        delete ctx;
+      },
+      key);
+  return true;
+}
+
+void Server::OnClosed(net::Connection& conn) {
+  connections_.erase(conn.id());
+  paused_.erase(conn.id());
+  metrics_.connections.fetch_sub(1, std::memory_order_relaxed);
+}
+
+void Server::QueueFrame(uint64_t conn_id, std::string frame) {
+  {
+    std::lock_guard<std::mutex> lock(reply_mu_);
+    replies_.emplace_back(conn_id, std::move(frame));
+  }
+  uv_async_send(reply_async_);
+}
+
+void Server::DrainReplies() {
+  std::vector<std::pair<uint64_t, std::string>> batch;
+  {
+    std::lock_guard<std::mutex> lock(reply_mu_);
+    batch.swap(replies_);
+  }
+  // Frames for one connection are joined into one write: fewer syscalls under load, and
+  // the per-connection order is kept.
+  std::unordered_map<uint64_t, std::string> joined;
+  std::vector<uint64_t> order;
+  for (auto& [id, frame] : batch) {
+    auto [it, inserted] = joined.try_emplace(id);
+    if (inserted) {
+      it->second = std::move(frame);
+      order.push_back(id);
+    } else {
+      it->second.append(frame);
+    }
+  }
+  for (uint64_t id : order) {
+    auto it = connections_.find(id);
+    if (it == connections_.end()) {
+      metrics_.replies_dropped.fetch_add(1, std::memory_order_relaxed);
+      continue;
+    }
+    it->second->Send(std::move(joined[id]));
+  }
+}
+
+void Server::ResumePaused() {
+  if (workers_->Full()) {
+    return;
+  }
+  std::vector<uint64_t> ids(paused_.begin(), paused_.end());
+  paused_.clear();
+  for (uint64_t id : ids) {
+    auto it = connections_.find(id);
+    if (it != connections_.end()) {
+      it->second->Resume();
+    }
+    if (workers_->Full()) {
+      break;  // Resume() may refill the queue; the rest wait again
+    }
+  }
+}
+
+void Server::SweepConnections() {
+  uint64_t now = uv_now(loop_.uv());
+  std::vector<net::Connection*> idle;
+  for (auto& [id, conn] : connections_) {
+    if (now - conn->last_recv_ms() > config_.server.idle_timeout_ms) {
+      idle.push_back(conn);
+    } else if (now - conn->last_send_ms() >= config_.server.heartbeat_interval_ms) {
+      std::string frame;
+      net::AppendFrame(kServiceOther, kCmdHeartbeat, 0, {}, &frame);
+      conn->Send(std::move(frame));
+    }
+  }
+  for (net::Connection* conn : idle) {
+    log::Get("net")->info("conn={} peer={} idle for {} ms, closing", conn->id(), conn->peer(),
+                          now - conn->last_recv_ms());
+    conn->Close("idle timeout");
+  }
+}
+
+void Server::BeginShutdown(const char* why) {
+  if (shutting_down_) {
+    return;
+  }
+  shutting_down_ = true;
+  log::Get("server")->info(
+      "{}: stopping: no new connections, telling {} peers, draining up to {} ms", why,
+      connections_.size(), config_.server.shutdown_deadline_ms);
+  for (auto& l : listeners_) {
+    l->Close();
+  }
+  for (auto& [id, conn] : connections_) {
+    std::string frame;
+    net::AppendFrame(kServiceOther, kCmdStopRecvPacket, 0, kStopReceiveBody, &frame);
+    conn->Send(std::move(frame));
+  }
+  shutdown_deadline_ms_ = uv_now(loop_.uv()) + config_.server.shutdown_deadline_ms;
+  drain_timer_ = new uv_timer_t;
+  uv_timer_init(loop_.uv(), drain_timer_);
+  drain_timer_->data = this;
+  uv_timer_start(
+      drain_timer_, [](uv_timer_t* t) { static_cast<Server*>(t->data)->CheckDrained(); }, 0, 10);
+}
+
+void Server::CheckDrained() {
+  bool idle = workers_->depth() == 0 && workers_->running() == 0;
+  {
+    std::lock_guard<std::mutex> lock(reply_mu_);
+    idle = idle && replies_.empty();
+  }
+  bool flushed = true;
+  for (auto& [id, conn] : connections_) {
+    flushed = flushed && conn->output_bytes() == 0;
+  }
+  bool late = uv_now(loop_.uv()) >= shutdown_deadline_ms_;
+  if (!(idle && flushed) && !late) {
+    return;
+  }
+  if (late && !(idle && flushed)) {
+    log::Get("server")->warn(
+        "shutdown deadline reached with work in flight (queued {}, running {})", workers_->depth(),
+        workers_->running());
+  }
+  FinishShutdown();
+}
+
+void Server::FinishShutdown() {
+  if (drain_timer_ != nullptr) {
+    loop::CloseAndDelete(drain_timer_);
+    drain_timer_ = nullptr;
+  }
+  std::vector<net::Connection*> open;
+  for (auto& [id, conn] : connections_) {
+    open.push_back(conn);
+  }
+  for (net::Connection* conn : open) {
+    conn->Close("shutdown");
+  }
+  for (auto& l : listeners_) {
+    l->Close();
+  }
+  if (admin_) {
+    admin_->Close();
+  }
+  // Workers finish what is queued (the deadline already passed or nothing is left).
+  if (workers_) {
+    workers_->Stop();
+  }
+  if (host_) {
+    host_->Shutdown();
+  }
+  DrainReplies();  // drops what could not be delivered, counted
+  for (auto& [name, pool] : mysql_) {
+    pool->Close();
+  }
+  for (auto& [name, pool] : redis_) {
+    pool->Close();
+  }
+  for (uv_signal_t* s : signals_) {
+    loop::CloseAndDelete(s);
+  }
+  signals_.clear();
+  if (sweep_timer_ != nullptr) {
+    loop::CloseAndDelete(sweep_timer_);
+    sweep_timer_ = nullptr;
+  }
+  host_.reset();
+  if (reply_async_ != nullptr) {
+    loop::CloseAndDelete(reply_async_);
+  }
+  if (space_async_ != nullptr) {
+    loop::CloseAndDelete(space_async_);
+  }
+  reply_async_ = space_async_ = nullptr;
+  loop_.Stop();
+  log::Get("server")->info("stopped");
+}
+
+plugin::ReloadResult Server::ReloadFromFile(const std::string& force_module) {
+  plugin::ReloadResult r;
+  auto loaded = config::LoadConfigFile(config_.source_path);
+  if (!loaded.ok()) {
+    r.error = loaded.status().message();
+    metrics_.reloads_total.fetch_add(1);
+    metrics_.reload_failures.fetch_add(1);
+    metrics_.last_reload_successful.store(0);
+    r.generation = host_->current()->id();
+    log::Get("server")->error("reload refused: {}", r.error);
+    return r;
+  }
+  config::Config next = std::move(loaded).value();
+  // Settings that only a restart can change are reported, never silently ignored.
+  std::vector<std::string> restart_needed;
+  auto listen_text = [](const config::ServerConfig& s) {
+    std::string out;
+    for (const auto& a : s.listen) {
+      out += a.host + ":" + std::to_string(a.port) + ",";
+    }
+    return out;
+  };
+  if (listen_text(next.server) != listen_text(config_.server)) {
+    restart_needed.push_back("server.listen");
+  }
+  if (next.server.workers != config_.server.workers) {
+    restart_needed.push_back("server.workers");
+  }
+  auto mysql_text = [](const std::map<std::string, config::MysqlPoolConfig>& m) {
+    std::string out;
+    for (const auto& [n, c] : m) {
+      out += n + "=" + c.host + ":" + std::to_string(c.port) + "/" + c.database + "/" + c.user +
+             "/" + std::to_string(c.pool_size) + ";";
+    }
+    return out;
+  };
+  if (mysql_text(next.mysql) != mysql_text(config_.mysql)) {
+    restart_needed.push_back("mysql");
+  }
+  auto redis_text = [](const std::map<std::string, config::RedisConfig>& m) {
+    std::string out;
+    for (const auto& [n, c] : m) {
+      out += n + "=" + c.host + ":" + std::to_string(c.port) + "/" + std::to_string(c.db) + "/" +
+             std::to_string(c.pool_size) + ";";
+    }
+    return out;
+  };
+  if (redis_text(next.redis) != redis_text(config_.redis)) {
+    restart_needed.push_back("redis");
+  }
+  if (next.admin.socket != config_.admin.socket ||
+      next.admin.metrics_listen != config_.admin.metrics_listen) {
+    restart_needed.push_back("admin");
+  }
+  for (const std::string& key : restart_needed) {
+    log::Get("server")->warn("reload: '{}' changed but needs a restart; the running value stays",
+                             key);
+  }
+  r = host_->Reload(next.plugins, force_module);
+  if (r.ok) {
+    config_.plugins = next.plugins;
+    if (next.log.level != config_.log.level) {
+      (void)log::Setup(next.log.level, "");
+      config_.log.level = next.log.level;
+    }
+  }
+  r.restart_required = restart_needed;
+  return r;
+}
+
+std::string Server::StatusJson() const {
+  std::ostringstream out;
+  uint64_t uptime_ms =
+      uv_now(const_cast<uv_loop_t*>(const_cast<loop::EventLoop&>(loop_).uv())) - start_ms_;
+  out << "{\"version\":\"" << DBPROXY_VERSION << "\",\"pid\":" << getpid()
+      << ",\"uptime_seconds\":" << uptime_ms / 1000 << ",\"connections\":" << connections_.size()
+      << ",\"queue_depth\":" << (workers_ ? workers_->depth() : 0)
+      << ",\"running\":" << (workers_ ? workers_->running() : 0)
+      << ",\"workers\":" << config_.server.workers
+      << ",\"generation\":" << (host_ && host_->current() ? host_->current()->id() : 0)
+      << ",\"last_reload_successful\":" << metrics_.last_reload_successful.load()
+      << ",\"last_reload_error\":\"" << JsonEscape(host_ ? host_->last_reload_error() : "")
+      << "\",\"shutting_down\":" << (shutting_down_ ? "true" : "false") << "}";
+  return out.str();
+}
+
+std::string Server::ModulesJson() const {
+  std::ostringstream out;
+  out << "[";
+  bool first = true;
+  for (const auto& m : host_->Modules()) {
+    out << (first ? "" : ",") << "{\"name\":\"" << JsonEscape(m.name) << "\",\"version\":\""
+        << JsonEscape(m.version) << "\",\"abi\":\"" << m.abi << "\",\"generation\":" << m.generation
+        << ",\"state\":\"" << m.state << "\",\"in_flight\":" << m.in_flight
+        << ",\"reloadable\":" << (m.reloadable ? "true" : "false") << ",\"commands\":[";
+    for (size_t i = 0; i < m.commands.size(); ++i) {
+      char buf[16];
+      snprintf(buf, sizeof(buf), "\"0x%04x\"", m.commands[i]);
+      out << (i ? "," : "") << buf;
+    }
+    out << "],\"path\":\"" << JsonEscape(m.path) << "\",\"staged_path\":\""
+        << JsonEscape(m.staged_path) << "\",\"content_hash\":\"" << m.content_hash
+        << "\",\"last_error\":\"\"}";
+    first = false;
+  }
+  out << "]";
+  return out.str();
+}
+
+std::string Server::RenderMetrics() const {
+  return metrics_.RenderPrometheus([this](std::string* out) {
+    char buf[256];
+    auto line = [&](const char* name, const std::string& labels, double v) {
+      snprintf(buf, sizeof(buf), "%s{%s} %.17g\n", name, labels.c_str(), v);
+      out->append(buf);
+    };
+    out->append(
+        "# HELP dbproxy_worker_queue_depth Requests waiting for a worker.\n# TYPE "
+        "dbproxy_worker_queue_depth gauge\n");
+    snprintf(buf, sizeof(buf), "dbproxy_worker_queue_depth %zu\n",
+             workers_ ? workers_->depth() : 0);
+    out->append(buf);
+    out->append(
+        "# HELP dbproxy_workers_busy Workers running a handler.\n# TYPE dbproxy_workers_busy "
+        "gauge\n");
+    snprintf(buf, sizeof(buf), "dbproxy_workers_busy %zu\n", workers_ ? workers_->running() : 0);
+    out->append(buf);
+    out->append(
+        "# HELP dbproxy_pool_connections Pool connections by state.\n# TYPE "
+        "dbproxy_pool_connections gauge\n");
+    out->append(
+        "# HELP dbproxy_pool_waits_total Acquires that had to wait.\n# TYPE "
+        "dbproxy_pool_waits_total counter\n");
+    out->append(
+        "# HELP dbproxy_pool_errors_total Connect and I/O errors.\n# TYPE "
+        "dbproxy_pool_errors_total counter\n");
+    out->append(
+        "# HELP dbproxy_pool_timeouts_total Acquires that timed out.\n# TYPE "
+        "dbproxy_pool_timeouts_total counter\n");
+    for (const auto& [name, pool] : mysql_) {
+      auto s = pool->stats();
+      std::string l = "kind=\"mysql\",pool=\"" + name + "\"";
+      line("dbproxy_pool_connections", l + ",state=\"open\"", static_cast<double>(s.size));
+      line("dbproxy_pool_connections", l + ",state=\"in_use\"", static_cast<double>(s.in_use));
+      line("dbproxy_pool_waits_total", l, static_cast<double>(s.waits));
+      line("dbproxy_pool_errors_total", l, static_cast<double>(s.errors));
+      line("dbproxy_pool_timeouts_total", l, static_cast<double>(s.timeouts));
+    }
+    for (const auto& [name, pool] : redis_) {
+      auto s = pool->stats();
+      std::string l = "kind=\"redis\",pool=\"" + name + "\"";
+      line("dbproxy_pool_connections", l + ",state=\"open\"", static_cast<double>(s.size));
+      line("dbproxy_pool_connections", l + ",state=\"in_use\"", static_cast<double>(s.in_use));
+      line("dbproxy_pool_waits_total", l, static_cast<double>(s.waits));
+      line("dbproxy_pool_errors_total", l, static_cast<double>(s.errors));
+      line("dbproxy_pool_timeouts_total", l, static_cast<double>(s.timeouts));
+    }
+    out->append(
+        "# HELP dbproxy_module_info Loaded modules (1 per module and generation).\n# TYPE "
+        "dbproxy_module_info gauge\n");
+    out->append(
+        "# HELP dbproxy_module_in_flight Calls running module code.\n# TYPE "
+        "dbproxy_module_in_flight gauge\n");
+    for (const auto& m : host_->Modules()) {
+      std::string l = "module=\"" + m.name + "\",version=\"" + m.version + "\",generation=\"" +
+                      std::to_string(m.generation) + "\",state=\"" + m.state + "\"";
+      line("dbproxy_module_info", l, 1);
+      line("dbproxy_module_in_flight",
+           "module=\"" + m.name + "\",generation=\"" + std::to_string(m.generation) + "\"",
+           static_cast<double>(m.in_flight));
+    }
+  });
+}
+
+}  // namespace dbproxy
