@@ -564,7 +564,7 @@ std::string Server::ModulesJson() const {
     }
     out << "],\"path\":\"" << JsonEscape(m.path) << "\",\"staged_path\":\""
         << JsonEscape(m.staged_path) << "\",\"content_hash\":\"" << m.content_hash
-        << "\",\"last_error\":\"\"}";
+        << "\",\"last_error\":\"" << JsonEscape(m.last_error) << "\"}";
     first = false;
   }
   out << "]";

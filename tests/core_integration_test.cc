@@ -363,6 +363,38 @@ TEST_F(CoreIntegrationTest, BrokenReloadKeepsServingAndSaysWhy) {
   EXPECT_NE(std::string::npos, out.find("FAILED")) << out;
 }
 
+TEST_F(CoreIntegrationTest, ReloadWithAbiMismatchOrInitFailureKeepsTheOldModule) {
+  StartDaemon(Options());
+  for (const char* broken : {"test_abi_mismatch", "test_init_fail"}) {
+    auto o = Options();
+    o.plugins = {"test_echo", broken};
+    daemon_.RewriteConfig(o);
+    std::string out;
+    EXPECT_EQ(1, RunCtl("--socket " + daemon_.admin_socket() + " reload", &out)) << broken;
+    EXPECT_NE(std::string::npos, out.find(broken)) << out;
+    auto f = client_.Call(kService, 0x7001, broken);
+    ASSERT_TRUE(f);
+    EXPECT_EQ(broken, f->body);
+  }
+  std::string json;
+  EXPECT_EQ(0, RunCtl("--socket " + daemon_.admin_socket() + " --json modules", &json));
+  EXPECT_NE(std::string::npos, json.find("\"name\":\"test_echo\"")) << json;
+  EXPECT_EQ(std::string::npos, json.find("\"name\":\"test_init_fail\"")) << json;
+  std::string m = HttpGet(daemon_.metrics_port(), "/metrics");
+  EXPECT_NE(std::string::npos, m.find("dbproxy_reload_failures_total 2")) << m;
+}
+
+TEST_F(CoreIntegrationTest, ReloadOfOneModuleLoadsAFreshCopy) {
+  StartDaemon(Options());
+  std::string out;
+  ASSERT_EQ(0, RunCtl("--socket " + daemon_.admin_socket() + " reload test_echo", &out)) << out;
+  EXPECT_NE(std::string::npos, out.find("loaded:    test_echo")) << out;
+  EXPECT_NE(std::string::npos, out.find("generation 2")) << out;
+  auto f = client_.Call(kService, 0x7001, "after reload");
+  ASSERT_TRUE(f);
+  EXPECT_EQ("after reload", f->body);
+}
+
 TEST_F(CoreIntegrationTest, StartupFailsCleanlyOnBrokenModule) {
   auto o = Options();
   o.plugins = {"test_init_fail"};

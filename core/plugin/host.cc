@@ -123,8 +123,10 @@ ReloadResult Host::Reload(const config::PluginsConfig& cfg, const std::string& f
     auto loaded = LoadModule(cfg, name, gen_id);
     if (!loaded.ok()) {
       result.error = loaded.status().message();
+      module_errors_[name] = result.error;
       break;
     }
+    module_errors_.erase(name);
     modules.push_back(*loaded);
     fresh.push_back(*loaded);
     result.loaded.push_back(name);
@@ -296,6 +298,9 @@ std::vector<ModuleStatus> Host::Modules() const {
     s.path = m->library().source_path();
     s.staged_path = m->library().staged_path();
     s.content_hash = m->library().content_hash();
+    if (auto it = module_errors_.find(m->name()); it != module_errors_.end()) {
+      s.last_error = it->second;
+    }
     out.push_back(std::move(s));
   };
   if (current_) {

@@ -39,6 +39,7 @@ struct ModuleStatus {
   std::string path;
   std::string staged_path;
   std::string content_hash;
+  std::string last_error;  // why the last attempt to (re)load this module failed, if it did
 };
 
 struct ReloadResult {
@@ -93,6 +94,7 @@ class Host {
   uv_timer_t* reap_timer_ = nullptr;
   uint64_t next_generation_ = 1;
   std::string last_error_;
+  std::map<std::string, std::string> module_errors_;  // module name -> last load failure
 };
 
 }  // namespace dbproxy::plugin

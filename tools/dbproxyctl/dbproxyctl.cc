@@ -98,6 +98,9 @@ void PrintModules(const JsonValue& list) {
            m["version"].Scalar().c_str(), m["abi"].Scalar().c_str(),
            m["generation"].Scalar().c_str(), m["state"].Scalar().c_str(),
            m["in_flight"].Scalar().c_str(), cmds.c_str());
+    if (!m["last_error"].text.empty()) {
+      printf("  last error: %s\n", m["last_error"].text.c_str());
+    }
   }
 }
 
