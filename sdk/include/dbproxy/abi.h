@@ -75,9 +75,11 @@ typedef struct dbp_redis_pipeline dbp_redis_pipeline_t;
  * A command with a response must call reply() exactly once before returning. */
 typedef void (*dbp_handler_fn)(dbp_request_t* req, void* user);
 
-/* Optional: returns an ordering key for a request body (0 = unordered). Requests of one
- * connection with the same non-zero key start in arrival order and never run at the same
- * time. Called on the loop thread: must be fast and must not block. */
+/* Optional: returns an ordering key for a request body (0 = unordered). Requests with the
+ * same non-zero key -- from any connection, of any command of any module -- start in
+ * arrival order and never run at the same time; fold a module-specific constant into the
+ * key to keep unrelated commands apart. Called on the loop thread: must be fast and must
+ * not block. */
 typedef uint64_t (*dbp_order_key_fn)(const uint8_t* body, size_t len, void* user);
 
 /* Receives an event published by any module of the same generation. Runs synchronously on

@@ -34,6 +34,11 @@ inline void AppendPiece(std::string& out, T v) {
   auto r = std::to_chars(buf, buf + sizeof(buf), v);
   out.append(buf, r.ptr);
 }
+template <typename T>
+  requires std::is_enum_v<T>
+inline void AppendPiece(std::string& out, T v) {  // enums print as their number
+  AppendPiece(out, static_cast<std::underlying_type_t<T>>(v));
+}
 template <typename... A>
 std::string StrCat(const A&... a) {
   std::string out;
