@@ -184,8 +184,10 @@ void DaemonProcess::WriteConfig(const Options& options) {
   }
   yaml << "redis:\n";
   for (size_t i = 0; i < TestRedis::kInstances.size(); ++i) {
+    auto port = options.redis_ports.find(std::string(TestRedis::kInstances[i]));
     yaml << "  " << TestRedis::kInstances[i] << ": { host: " << Quote(env.redis_host)
-         << ", port: " << env.redis_port << ", db: " << target_.redis_dbs[i] << " }\n";
+         << ", port: " << (port == options.redis_ports.end() ? env.redis_port : port->second)
+         << ", db: " << target_.redis_dbs[i] << " }\n";
   }
   yaml << "plugins:\n"
        << "  directory: " << Quote(options.plugin_dir) << "\n"

@@ -34,6 +34,9 @@ struct DaemonOptions {
     std::string yaml;
   };
   std::map<std::string, MysqlPoolOverride> mysql_overrides;
+  // Per-instance Redis port, keyed by instance name ("unread"), e.g. a TcpProxy in front of
+  // the test Redis. Instances not named use the test Redis directly.
+  std::map<std::string, uint16_t> redis_ports;
   std::string plugin_dir = DBPROXY_PLUGIN_DIR;
   int ready_timeout_ms = 20000;
 };

@@ -27,7 +27,7 @@ namespace {
 constexpr size_t kMaxBuffered = 1 << 20;
 constexpr size_t kReadChunk = 64 * 1024;
 
-std::string Errno(const char* what) { return std::string(what) + ": " + std::strerror(errno); }
+std::string Errno(const std::string& what) { return what + ": " + std::strerror(errno); }
 
 void SetNonBlocking(int fd) { (void)fcntl(fd, F_SETFL, fcntl(fd, F_GETFL, 0) | O_NONBLOCK); }
 
@@ -340,8 +340,8 @@ class TcpProxy::Impl {
   const uint16_t target_port_;
   uint16_t port_ = 0;  // set before the thread starts, then constant
   int wake_[2] = {-1, -1};
-  int listen_fd_ = -1;      // proxy thread (and Begin() before it starts)
-  std::list<Pair> pairs_;   // proxy thread only
+  int listen_fd_ = -1;     // proxy thread (and Begin() before it starts)
+  std::list<Pair> pairs_;  // proxy thread only
   std::thread thread_;
   std::atomic<uint64_t> accepted_{0};
   std::atomic<uint64_t> open_{0};
