@@ -10,6 +10,8 @@
 //   status 2: storage error (caller answers its command's failure result)
 // The service rebuilds the Redis hash group_member_<gid> from IMGroupMember when it is
 // missing, so callers never see a group vanish after a Redis flush.
+// Callers must not hold a teamtalk_master connection while calling: a rebuild takes one
+// (no handler holds two connections of one pool at once, W31).
 
 #include <cstdint>
 #include <string>
