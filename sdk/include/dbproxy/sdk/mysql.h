@@ -137,7 +137,7 @@ class MysqlConn {
     return ExecuteSpan(sql, params.begin(), params.size());
   }
   Result<MysqlResult> ExecuteSpan(std::string_view sql, const Param* params, size_t n) {
-    dbp_value_t stack[16];
+    dbp_value_t stack[16] = {};
     dbp_value_t* values = stack;
     std::vector<dbp_value_t> heap;  // only for statements with more than 16 parameters
     if (n > 16) {
