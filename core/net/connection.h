@@ -62,6 +62,9 @@ class Connection {
   static void OnAlloc(uv_handle_t* h, size_t suggested, uv_buf_t* buf);
   static void OnRead(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf);
   static void OnWrite(uv_write_t* req, int status);
+  // Takes whole frames from data (stops early when paused or closing); returns bytes used.
+  size_t Consume(std::string_view data);
+  // Consume()s input_ and drops what was used.
   void TakeFrames();
 
   const uint64_t id_;
@@ -70,7 +73,6 @@ class Connection {
   const ConnectionLimits limits_;
   std::string peer_;
   std::string input_;        // unparsed bytes; never more than one frame plus one read
-  size_t input_offset_ = 0;  // start of unparsed data in input_
   size_t output_bytes_ = 0;  // queued in uv_write requests not yet completed
   uint64_t last_recv_ms_;
   uint64_t last_send_ms_;
