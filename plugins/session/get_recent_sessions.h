@@ -1,0 +1,36 @@
+#pragma once
+
+#include "dbproxy/sdk/plugin.h"
+#include "plugins/session/config.h"
+#include "plugins/session/session_store.h"
+
+namespace dbproxy::plugins::session {
+
+// CID_BUDDY_LIST_RECENT_CONTACT_SESSION_REQUEST 0x0201 -> 0x0202 (SID_BUDDY_LIST), spec
+// H04. The user's shown sessions updated after latest_update_time, newest first, at most
+// max_sessions, each with its latest message. Sessions without any message are left out
+// (TeamTalk decided this with an uninitialised variable, W28); duplicate rows of one
+// session are listed once. Audio shows the encrypted "[语音]" preview;
+// latest_msg_from_user_id is the peer for singles (TeamTalk's quirk) and the sender for
+// groups.
+//
+// Statements: one for the sessions, one for the relation ids (up to 256 single sessions on
+// each side of the user id), at most one per shard table for the latest single messages and
+// one per shard for the latest group messages (TeamTalk: two per session, W26).
+// Any failure answers an empty list; an unparsable body answers the same with the user_id
+// as far as readable. attach_data is echoed.
+// Thread: any worker, concurrently.
+class GetRecentSessions {
+ public:
+  GetRecentSessions(const sdk::Host& host, const Config& config, SessionStore& store)
+      : host_(host), config_(config), store_(store) {}
+
+  void Handle(sdk::Request& request);
+
+ private:
+  const sdk::Host& host_;
+  const Config& config_;
+  SessionStore& store_;
+};
+
+}  // namespace dbproxy::plugins::session

@@ -1,0 +1,671 @@
+// session over the wire: dbproxyd with the session module (and, for the message-driven
+// tests, message and group_member), real MariaDB and Redis.
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstring>
+#include <ctime>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "IM.BaseDefine.pb.h"
+#include "IM.Buddy.pb.h"
+#include "IM.Message.pb.h"
+#include "plugins/common/events.h"
+#include "tests/support/daemon_process.h"
+#include "tests/support/test_database.h"
+#include "tests/support/test_redis.h"
+#include "tests/support/wire_client.h"
+
+namespace dbproxy::testing {
+namespace {
+
+constexpr uint16_t kSidBuddy = 2;
+constexpr uint16_t kSidMsg = 3;
+constexpr uint16_t kRecentReq = 0x0201;
+constexpr uint16_t kRecentRsp = 0x0202;
+constexpr uint16_t kRemoveReq = 0x0206;
+constexpr uint16_t kRemoveRsp = 0x0207;
+constexpr uint16_t kMsgData = 0x0301;
+
+constexpr const char* kAudioPreview = "QhGXlpFjvMFUNrtl1aaPzA==";
+const std::string kAttach("\x00\x00\x00\x01\x00\x00\x01\x00\x00\x00\x00\x00", 12);
+
+using Row = TestDatabase::Row;
+
+uint32_t Now() { return static_cast<uint32_t>(std::time(nullptr)); }
+
+bool WaitFor(const std::function<bool()>& cond, int timeout_ms) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (cond()) {
+      return true;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return cond();
+}
+
+std::string S(uint64_t v) { return std::to_string(v); }
+
+class SessionSuite : public ::testing::Test {
+ protected:
+  static void StartDaemon(std::vector<std::string> plugins,
+                          std::string plugin_dir = DBPROXY_PLUGIN_DIR) {
+    db_ = TestDatabase::Create().release();
+    redis_ = TestRedis::Create().release();
+    daemon_ = new DaemonProcess();
+    DaemonProcess::Options options;
+    options.plugins = std::move(plugins);
+    options.plugin_dir = std::move(plugin_dir);
+    ASSERT_TRUE(daemon_->Start(*db_, *redis_, options));
+  }
+  static void TearDownTestSuite() {
+    delete daemon_;
+    delete redis_;
+    delete db_;
+    daemon_ = nullptr;
+    redis_ = nullptr;
+    db_ = nullptr;
+  }
+  void SetUp() override {
+    ASSERT_NE(daemon_, nullptr);
+    ASSERT_TRUE(daemon_->running());
+    ASSERT_TRUE(client_.Connect(daemon_->port()));
+  }
+
+  IM::Buddy::IMRecentContactSessionRsp Recent(uint32_t user_id, uint32_t since = 0) {
+    IM::Buddy::IMRecentContactSessionReq req;
+    req.set_user_id(user_id);
+    req.set_latest_update_time(since);
+    req.set_attach_data(kAttach);
+    std::string body;
+    req.SerializeToString(&body);
+    return RecentRaw(body);
+  }
+  IM::Buddy::IMRecentContactSessionRsp RecentRaw(const std::string& body) {
+    IM::Buddy::IMRecentContactSessionRsp rsp;
+    std::optional<WireClient::Frame> frame = client_.Call(kSidBuddy, kRecentReq, body);
+    EXPECT_TRUE(frame.has_value()) << "no answer to 0x0201";
+    if (frame) {
+      EXPECT_EQ(frame->service_id, kSidBuddy);
+      EXPECT_EQ(frame->command_id, kRecentRsp);
+      EXPECT_TRUE(rsp.ParseFromString(frame->body)) << "0x0202 lacks a required field";
+    }
+    return rsp;
+  }
+  IM::Buddy::IMRemoveSessionRsp Remove(uint32_t user_id, uint32_t peer,
+                                       IM::BaseDefine::SessionType type) {
+    IM::Buddy::IMRemoveSessionReq req;
+    req.set_user_id(user_id);
+    req.set_session_type(type);
+    req.set_session_id(peer);
+    req.set_attach_data(kAttach);
+    std::string body;
+    req.SerializeToString(&body);
+    return RemoveRaw(body);
+  }
+  IM::Buddy::IMRemoveSessionRsp RemoveRaw(const std::string& body) {
+    IM::Buddy::IMRemoveSessionRsp rsp;
+    std::optional<WireClient::Frame> frame = client_.Call(kSidBuddy, kRemoveReq, body);
+    EXPECT_TRUE(frame.has_value()) << "no answer to 0x0206";
+    if (frame) {
+      EXPECT_EQ(frame->service_id, kSidBuddy);
+      EXPECT_EQ(frame->command_id, kRemoveRsp);
+      EXPECT_TRUE(rsp.ParseFromString(frame->body)) << "0x0207 lacks a required field";
+    }
+    return rsp;
+  }
+
+  void AddSession(uint32_t user, uint32_t peer, int type, int status, uint32_t updated) {
+    db_->Exec(
+        "INSERT INTO IMRecentSession (userId, peerId, type, status, created, updated) "
+        "VALUES (" +
+        S(user) + ", " + S(peer) + ", " + S(type) + ", " + S(status) + ", 1, " + S(updated) + ")");
+  }
+  uint32_t AddRelation(uint32_t a, uint32_t b) {
+    db_->Exec("INSERT INTO IMRelationShip (smallId, bigId, status, created, updated) VALUES (" +
+              S(std::min(a, b)) + ", " + S(std::max(a, b)) + ", 0, 1, 1)");
+    return static_cast<uint32_t>(std::stoul(*db_->QueryValue("SELECT LAST_INSERT_ID()")));
+  }
+  void AddMessage(uint32_t rid, uint32_t from, uint32_t to, uint32_t msg_id,
+                  const std::string& content, int type, uint32_t created) {
+    db_->Exec("INSERT INTO IMMessage_" + S(rid % 8) +
+              " (relateId, fromId, toId, msgId, content, type, status, created, updated) "
+              "VALUES (" +
+              S(rid) + ", " + S(from) + ", " + S(to) + ", " + S(msg_id) + ", '" + content + "', " +
+              S(type) + ", 0, " + S(created) + ", " + S(created) + ")");
+  }
+  void AddGroupMessage(uint32_t gid, uint32_t from, uint32_t msg_id, const std::string& content,
+                       int type, uint32_t created) {
+    db_->Exec("INSERT INTO IMGroupMessage_" + S(gid % 8) +
+              " (groupId, userId, msgId, content, type, status, created, updated) VALUES (" +
+              S(gid) + ", " + S(from) + ", " + S(msg_id) + ", '" + content + "', " + S(type) +
+              ", 0, " + S(created) + ", " + S(created) + ")");
+  }
+  // (status, updated) of every session row of user with peer/type, by id.
+  std::vector<Row> SessionRows(uint32_t user, uint32_t peer, int type) {
+    return db_->Query("SELECT status, updated FROM IMRecentSession WHERE userId = " + S(user) +
+                      " AND peerId = " + S(peer) + " AND type = " + S(type) + " ORDER BY id");
+  }
+
+  static TestDatabase* db_;
+  static TestRedis* redis_;
+  static DaemonProcess* daemon_;
+  WireClient client_;
+};
+
+TestDatabase* SessionSuite::db_ = nullptr;
+TestRedis* SessionSuite::redis_ = nullptr;
+DaemonProcess* SessionSuite::daemon_ = nullptr;
+
+void ExpectSession(const IM::BaseDefine::ContactSessionInfo& s, uint32_t id, int type,
+                   uint32_t updated, uint32_t msg_id, const std::string& data, int msg_type,
+                   uint32_t from) {
+  EXPECT_EQ(s.session_id(), id);
+  EXPECT_EQ(s.session_type(), type) << "session " << id;
+  EXPECT_EQ(s.session_status(), 0) << "session " << id;
+  EXPECT_EQ(s.updated_time(), updated) << "session " << id;
+  EXPECT_EQ(s.latest_msg_id(), msg_id) << "session " << id;
+  EXPECT_EQ(s.latest_msg_data(), data) << "session " << id;
+  EXPECT_EQ(s.latest_msg_type(), msg_type) << "session " << id;
+  EXPECT_EQ(s.latest_msg_from_user_id(), from) << "session " << id;
+}
+
+// ---- Seeded data: the session module alone ----------------------------------------------
+
+class SessionSeededTest : public SessionSuite {
+ protected:
+  static void SetUpTestSuite() { StartDaemon({"session"}); }
+};
+
+TEST_F(SessionSeededTest, RecentListIsNewestFirstWithLatestMessages) {
+  uint32_t r701 = AddRelation(700, 701);
+  AddMessage(r701, 701, 700, 1, "hi", 1, 100);
+  AddMessage(r701, 700, 701, 2, "hi back", 1, 101);  // the user's own: from is still 701
+  uint32_t r702 = AddRelation(702, 700);
+  AddMessage(r702, 702, 700, 4, "99", 2, 100);  // audio
+  AddRelation(700, 703);                        // a relation without messages
+  AddGroupMessage(77, 5, 8, "group text", 17, 100);
+  AddGroupMessage(77, 6, 9, "group latest", 17, 101);
+
+  AddSession(700, 701, 1, 0, 3000);
+  AddSession(700, 701, 1, 0, 2900);  // legacy duplicate: listed once, as the newest
+  AddSession(700, 77, 2, 0, 2000);
+  AddSession(700, 703, 1, 0, 2500);  // no message: left out
+  AddSession(700, 704, 1, 1, 4000);  // removed: left out
+  AddSession(700, 705, 0, 0, 4000);  // not a session type: left out
+  AddSession(700, 702, 1, 0, 1000);
+
+  IM::Buddy::IMRecentContactSessionRsp rsp = Recent(700);
+
+  EXPECT_EQ(rsp.user_id(), 700u);
+  EXPECT_EQ(rsp.attach_data(), kAttach);
+  ASSERT_EQ(rsp.contact_session_list_size(), 3);
+  ExpectSession(rsp.contact_session_list(0), 701, 1, 3000, 2, "hi back", 1, 701);
+  ExpectSession(rsp.contact_session_list(1), 77, 2, 2000, 9, "group latest", 17, 6);
+  ExpectSession(rsp.contact_session_list(2), 702, 1, 1000, 4, kAudioPreview, 2, 702);
+
+  IM::Buddy::IMRecentContactSessionRsp since = Recent(700, 2000);
+  ASSERT_EQ(since.contact_session_list_size(), 1) << "only sessions updated after 2000";
+  EXPECT_EQ(since.contact_session_list(0).session_id(), 701u);
+}
+
+TEST_F(SessionSeededTest, RecentListStopsAtMaxSessions) {
+  // 120 group sessions (groups 1001..1120), each with a message, updated 1..120.
+  std::string sessions;
+  std::vector<std::string> messages(8);
+  for (uint32_t i = 1; i <= 120; ++i) {
+    uint32_t gid = 1000 + i;
+    sessions += (sessions.empty() ? "" : ", ") + std::string("(710, ") + S(gid) + ", 2, 0, 1, " +
+                S(i) + ")";
+    std::string& shard = messages[gid % 8];
+    shard += (shard.empty() ? "" : ", ") + std::string("(") + S(gid) + ", 3, 1, 'm" + S(gid) +
+             "', 17, 0, 5, 5)";
+  }
+  db_->Exec("INSERT INTO IMRecentSession (userId, peerId, type, status, created, updated) VALUES " +
+            sessions);
+  for (int s = 0; s < 8; ++s) {
+    db_->Exec("INSERT INTO IMGroupMessage_" + S(s) +
+              " (groupId, userId, msgId, content, type, status, created, updated) VALUES " +
+              messages[s]);
+  }
+
+  IM::Buddy::IMRecentContactSessionRsp rsp = Recent(710);
+
+  ASSERT_EQ(rsp.contact_session_list_size(), 100);
+  for (int i = 0; i < 100; ++i) {
+    uint32_t gid = 1120 - i;
+    ExpectSession(rsp.contact_session_list(i), gid, 2, 120 - i, 1, "m" + S(gid), 17, 3);
+  }
+}
+
+TEST_F(SessionSeededTest, RemoveMarksTheSessionRemovedAndClearsItsUnreadCounter) {
+  AddSession(720, 721, 1, 0, 100);
+  AddSession(720, 721, 1, 0, 90);  // legacy duplicate: removed too
+  int unread = redis_->db("unread");
+  redis_->Command(unread, "HSET", "unread_720", 721, 3, 722, 1);
+  uint32_t before = Now();
+
+  IM::Buddy::IMRemoveSessionRsp rsp = Remove(720, 721, IM::BaseDefine::SESSION_TYPE_SINGLE);
+
+  EXPECT_EQ(rsp.result_code(), 0u);
+  EXPECT_EQ(rsp.user_id(), 720u);
+  EXPECT_EQ(rsp.session_id(), 721u);
+  EXPECT_EQ(rsp.session_type(), IM::BaseDefine::SESSION_TYPE_SINGLE);
+  EXPECT_EQ(rsp.attach_data(), kAttach);
+  std::vector<Row> rows = SessionRows(720, 721, 1);
+  ASSERT_EQ(rows.size(), 2u);
+  for (const Row& row : rows) {
+    EXPECT_EQ(row[0], "1");
+    EXPECT_GE(std::stoul(*row[1]), before);
+    EXPECT_LE(std::stoul(*row[1]), Now());
+  }
+  EXPECT_TRUE(redis_->Command(unread, "HGET", "unread_720", 721).is_nil());
+  EXPECT_EQ(redis_->Command(unread, "HGET", "unread_720", 722).str, "1");
+
+  // Already removed, never existed, or another type: nothing to remove.
+  EXPECT_EQ(Remove(720, 721, IM::BaseDefine::SESSION_TYPE_SINGLE).result_code(), 1u);
+  EXPECT_EQ(Remove(720, 729, IM::BaseDefine::SESSION_TYPE_SINGLE).result_code(), 1u);
+  AddSession(720, 723, 1, 0, 100);
+  EXPECT_EQ(Remove(720, 723, IM::BaseDefine::SESSION_TYPE_GROUP).result_code(), 1u);
+  EXPECT_EQ(SessionRows(720, 723, 1)[0][0], "0");
+}
+
+TEST_F(SessionSeededTest, RemovingAGroupSessionMarksTheGroupRead) {
+  AddSession(724, 78, 2, 0, 100);
+  int unread = redis_->db("unread");
+  redis_->Command(unread, "HSET", "78_im_group_msg", "count", 12);
+  redis_->Command(unread, "HSET", "724_78_im_user_group", "count", 2);
+
+  IM::Buddy::IMRemoveSessionRsp rsp = Remove(724, 78, IM::BaseDefine::SESSION_TYPE_GROUP);
+
+  EXPECT_EQ(rsp.result_code(), 0u);
+  EXPECT_EQ(rsp.session_type(), IM::BaseDefine::SESSION_TYPE_GROUP);
+  EXPECT_EQ(SessionRows(724, 78, 2)[0][0], "1");
+  EXPECT_EQ(redis_->Command(unread, "HGET", "724_78_im_user_group", "count").str, "12");
+}
+
+TEST_F(SessionSeededTest, RemoveWithAnUnknownSessionTypeAnswersResult1) {
+  AddSession(725, 726, 1, 0, 100);
+  // user_id 725, session_type 3 (no such SessionType), session_id 726, attach_data "ab".
+  std::string body(
+      "\x08\xd5\x05\x10\x03\x18\xd6\x05\xa2\x01\x02"
+      "ab",
+      13);
+
+  IM::Buddy::IMRemoveSessionRsp rsp = RemoveRaw(body);
+
+  EXPECT_EQ(rsp.result_code(), 1u);
+  EXPECT_EQ(rsp.user_id(), 725u);
+  EXPECT_EQ(rsp.session_id(), 726u);
+  EXPECT_EQ(rsp.session_type(), IM::BaseDefine::SESSION_TYPE_SINGLE);
+  EXPECT_EQ(rsp.attach_data(), "ab");
+  EXPECT_EQ(SessionRows(725, 726, 1)[0][0], "0") << "nothing removed";
+
+  IM::Buddy::IMRemoveSessionRsp garbage = RemoveRaw(std::string("\xff\xff", 2));
+  EXPECT_EQ(garbage.result_code(), 1u);
+  EXPECT_TRUE(garbage.has_attach_data());
+}
+
+TEST_F(SessionSeededTest, UnparsableRecentRequestAnswersAnEmptyList) {
+  IM::Buddy::IMRecentContactSessionReq req;
+  req.set_user_id(700);  // latest_update_time missing: required
+  req.set_attach_data(kAttach);
+
+  IM::Buddy::IMRecentContactSessionRsp rsp = RecentRaw(req.SerializePartialAsString());
+
+  EXPECT_EQ(rsp.user_id(), 700u);
+  EXPECT_EQ(rsp.contact_session_list_size(), 0);
+  EXPECT_EQ(rsp.attach_data(), kAttach);
+}
+
+TEST_F(SessionSeededTest, StorageFailureAnswersAnEmptyList) {
+  uint32_t rid = AddRelation(730, 731);
+  AddMessage(rid, 731, 730, 1, "x", 1, 100);
+  AddSession(730, 731, 1, 0, 100);
+  db_->Exec("RENAME TABLE IMRelationShip TO IMRelationShip_away");
+
+  IM::Buddy::IMRecentContactSessionRsp rsp = Recent(730);
+  db_->Exec("RENAME TABLE IMRelationShip_away TO IMRelationShip");
+
+  EXPECT_EQ(rsp.user_id(), 730u);
+  EXPECT_EQ(rsp.contact_session_list_size(), 0);
+  EXPECT_EQ(Recent(730).contact_session_list_size(), 1) << "recovers once the table is back";
+}
+
+TEST(SessionConfig, RejectsAFlushIntervalOutOfRange) {
+  std::unique_ptr<TestDatabase> db = TestDatabase::Create();
+  std::unique_ptr<TestRedis> redis = TestRedis::Create();
+  DaemonProcess daemon;
+  DaemonProcess::Options options;
+  options.plugins = {"session"};
+  options.extra_yaml_modules = "session:\n  group_session_flush_ms: 0\n";
+  ASSERT_TRUE(daemon.Spawn(*db, *redis, options));
+
+  std::optional<int> status = daemon.WaitExit(20000);
+  ASSERT_TRUE(status.has_value()) << "dbproxyd started with group_session_flush_ms 0";
+  EXPECT_NE(*status, 0);
+  EXPECT_NE(daemon.ReadLog().find("session.group_session_flush_ms must be between 10 and 60000, "
+                                  "got 0"),
+            std::string::npos)
+      << daemon.ReadLog();
+}
+
+// ---- Driven by the message module --------------------------------------------------------
+
+IM::Message::IMMsgData MakeMessage(uint32_t from, uint32_t to, int type, const std::string& data) {
+  IM::Message::IMMsgData msg;
+  msg.set_from_user_id(from);
+  msg.set_to_session_id(to);
+  msg.set_msg_id(0);
+  msg.set_create_time(Now());
+  msg.set_msg_type(static_cast<IM::BaseDefine::MsgType>(type));
+  msg.set_msg_data(data);
+  msg.set_attach_data(kAttach);
+  return msg;
+}
+
+uint32_t SendOn(WireClient& client, uint32_t from, uint32_t to, int type, const std::string& data) {
+  IM::Message::IMMsgData rsp;
+  if (!client.CallMessage(kSidMsg, kMsgData, MakeMessage(from, to, type, data), &rsp, 10000)) {
+    return 0;
+  }
+  return rsp.msg_id();
+}
+
+class SessionWithMessageTest : public SessionSuite {
+ protected:
+  static void SetUpTestSuite() { StartDaemon({"message", "session", "group_member"}); }
+};
+
+TEST_F(SessionWithMessageTest, FirstMessageCreatesTheSessionsOfSenderAndReceiver) {
+  uint32_t before = Now();
+  uint32_t msg_id = SendOn(client_, 800, 801, 1, "first 'one'");
+  uint32_t after = Now();
+  ASSERT_NE(msg_id, 0u);
+
+  for (auto [user, peer] : {std::pair<uint32_t, uint32_t>{800, 801}, {801, 800}}) {
+    std::vector<Row> rows = SessionRows(user, peer, 1);
+    ASSERT_EQ(rows.size(), 1u) << user << " -> " << peer;
+    EXPECT_EQ(rows[0][0], "0");
+    EXPECT_GE(std::stoul(*rows[0][1]), before);
+    EXPECT_LE(std::stoul(*rows[0][1]), after);
+    IM::Buddy::IMRecentContactSessionRsp rsp = Recent(user);
+    ASSERT_EQ(rsp.contact_session_list_size(), 1);
+    ExpectSession(rsp.contact_session_list(0), peer, 1,
+                  static_cast<uint32_t>(std::stoul(*rows[0][1])), msg_id, "first 'one'", 1, peer);
+  }
+}
+
+TEST_F(SessionWithMessageTest, LaterMessagesBumpUpdatedAndReviveARemovedSession) {
+  ASSERT_NE(SendOn(client_, 802, 803, 1, "one"), 0u);
+  db_->Exec("UPDATE IMRecentSession SET updated = 5 WHERE userId IN (802, 803) AND type = 1");
+  ASSERT_EQ(Remove(803, 802, IM::BaseDefine::SESSION_TYPE_SINGLE).result_code(), 0u);
+  ASSERT_EQ(Recent(803).contact_session_list_size(), 0);
+
+  uint32_t before = Now();
+  ASSERT_NE(SendOn(client_, 802, 803, 1, "two"), 0u);
+
+  for (auto [user, peer] : {std::pair<uint32_t, uint32_t>{802, 803}, {803, 802}}) {
+    std::vector<Row> rows = SessionRows(user, peer, 1);
+    ASSERT_EQ(rows.size(), 1u) << "no new row: the existing one is reused";
+    EXPECT_EQ(rows[0][0], "0") << user;
+    EXPECT_GE(std::stoul(*rows[0][1]), before) << user;
+  }
+  IM::Buddy::IMRecentContactSessionRsp rsp = Recent(803);
+  ASSERT_EQ(rsp.contact_session_list_size(), 1);
+  EXPECT_EQ(rsp.contact_session_list(0).latest_msg_data(), "two");
+}
+
+// Sends kSenders messages at once, each on its own connection, alternating directions
+// between a and b; returns the msg ids.
+std::vector<uint32_t> SendConcurrently(uint16_t port, uint32_t a, uint32_t b) {
+  constexpr int kSenders = 50;
+  std::vector<WireClient> clients(kSenders);
+  for (WireClient& c : clients) {
+    EXPECT_TRUE(c.Connect(port));
+  }
+  std::vector<uint32_t> ids(kSenders);
+  std::atomic<int> ready{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kSenders; ++i) {
+    threads.emplace_back([&, i] {
+      ready.fetch_add(1);
+      while (ready.load() < kSenders) {
+        std::this_thread::yield();
+      }
+      ids[i] =
+          SendOn(clients[i], i % 2 == 0 ? a : b, i % 2 == 0 ? b : a, 1, "m" + std::to_string(i));
+    });
+  }
+  for (std::thread& t : threads) {
+    t.join();
+  }
+  return ids;
+}
+
+TEST_F(SessionWithMessageTest, FiftyConcurrentFirstMessagesOnOnePairCreateOneRowPerSide) {
+  for (uint32_t id : SendConcurrently(daemon_->port(), 810, 811)) {
+    EXPECT_NE(id, 0u);
+  }
+
+  EXPECT_EQ(SessionRows(810, 811, 1).size(), 1u);
+  EXPECT_EQ(SessionRows(811, 810, 1).size(), 1u);
+  EXPECT_EQ(SessionRows(810, 811, 1)[0][0], "0");
+}
+
+TEST_F(SessionWithMessageTest, FiftyConcurrentMessagesRecreateLostSessionRowsOnce) {
+  // The relation exists, so the messages are stored in parallel and every event finds the
+  // session rows missing at about the same time.
+  ASSERT_NE(SendOn(client_, 812, 813, 1, "first"), 0u);
+  db_->Exec("DELETE FROM IMRecentSession WHERE userId IN (812, 813)");
+
+  for (uint32_t id : SendConcurrently(daemon_->port(), 812, 813)) {
+    EXPECT_NE(id, 0u);
+  }
+
+  EXPECT_EQ(SessionRows(812, 813, 1).size(), 1u);
+  EXPECT_EQ(SessionRows(813, 812, 1).size(), 1u);
+}
+
+TEST_F(SessionWithMessageTest, GroupMessageShowsTheGroupToAll500MembersWithinOneSecond) {
+  // Group 4: users 1..500. Member 400 had removed the group session: it stays removed.
+  AddSession(400, 4, 2, 1, 7);
+  uint32_t before = Now();
+  uint32_t msg_id = SendOn(client_, 10, 4, 0x11, "to five hundred");
+  auto sent = std::chrono::steady_clock::now();
+  ASSERT_NE(msg_id, 0u);
+
+  // The sender's own session exists at once.
+  std::vector<Row> own = SessionRows(10, 4, 2);
+  ASSERT_EQ(own.size(), 1u);
+  EXPECT_EQ(own[0][0], "0");
+
+  auto shown = [&] {
+    return db_->QueryValue(
+               "SELECT COUNT(DISTINCT userId) FROM IMRecentSession WHERE peerId = 4 AND type = 2 "
+               "AND status = 0 AND updated >= " +
+               S(before)) == "499";
+  };
+  bool in_time = WaitFor(shown, 1000);
+  auto took =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - sent)
+          .count();
+  EXPECT_TRUE(in_time) << "after " << took << " ms only "
+                       << *db_->QueryValue(
+                              "SELECT COUNT(*) FROM IMRecentSession WHERE peerId = 4 "
+                              "AND type = 2 AND status = 0");
+  EXPECT_EQ(db_->QueryValue("SELECT COUNT(*) FROM IMRecentSession WHERE peerId = 4 AND type = 2"),
+            "500")
+      << "one row per member, no duplicates";
+  std::vector<Row> removed = SessionRows(400, 4, 2);
+  ASSERT_EQ(removed.size(), 1u);
+  EXPECT_EQ(removed[0][0], "1") << "a removed group session is not revived by others' messages";
+
+  IM::Buddy::IMRecentContactSessionRsp rsp = Recent(300);
+  ASSERT_EQ(rsp.contact_session_list_size(), 1);
+  EXPECT_EQ(rsp.contact_session_list(0).session_id(), 4u);
+  EXPECT_EQ(rsp.contact_session_list(0).session_type(), IM::BaseDefine::SESSION_TYPE_GROUP);
+  EXPECT_EQ(rsp.contact_session_list(0).latest_msg_id(), msg_id);
+  EXPECT_EQ(rsp.contact_session_list(0).latest_msg_data(), "to five hundred");
+  EXPECT_EQ(rsp.contact_session_list(0).latest_msg_from_user_id(), 10u);
+
+  // A second message bumps everyone's session within a second, still one row each.
+  db_->Exec("UPDATE IMRecentSession SET updated = 1 WHERE peerId = 4 AND type = 2");
+  ASSERT_NE(SendOn(client_, 11, 4, 0x11, "again"), 0u);
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        return db_->QueryValue(
+                   "SELECT COUNT(*) FROM IMRecentSession WHERE peerId = 4 AND "
+                   "type = 2 AND updated >= " +
+                   S(before)) == "500";
+      },
+      1000));
+  EXPECT_EQ(db_->QueryValue("SELECT COUNT(*) FROM IMRecentSession WHERE peerId = 4 AND type = 2"),
+            "500");
+  EXPECT_EQ(SessionRows(400, 4, 2)[0][0], "1");
+}
+
+// ---- Concurrent events, published by the test-only probe module --------------------------
+
+// A plugin directory holding the real modules and the probe (built into the test-plugin
+// directory), as symlinks. Removed when the suite ends.
+std::string PluginDirWithProbe() {
+  std::string dir = (std::filesystem::temp_directory_path() /
+                     ("session_probe_plugins_" + std::to_string(::getpid())))
+                        .string();
+  std::filesystem::create_directories(dir);
+  for (const char* name : {"session.so", "group_member.so"}) {
+    std::filesystem::create_symlink(std::string(DBPROXY_PLUGIN_DIR) + "/" + name, dir + "/" + name);
+  }
+  std::filesystem::create_symlink(std::string(DBPROXY_TEST_PLUGIN_DIR) + "/session_test_probe.so",
+                                  dir + "/session_test_probe.so");
+  return dir;
+}
+
+class SessionEventTest : public SessionSuite {
+ protected:
+  static void SetUpTestSuite() {
+    plugin_dir_ = PluginDirWithProbe();
+    StartDaemon({"session", "group_member", "session_test_probe"}, plugin_dir_);
+  }
+  static void TearDownTestSuite() {
+    SessionSuite::TearDownTestSuite();
+    std::filesystem::remove_all(plugin_dir_);
+  }
+
+  static std::string Event(int type, uint32_t from, uint32_t to, uint32_t stored_at) {
+    plugins::events::MessageStored e;
+    e.session_type = static_cast<uint32_t>(type);
+    e.from_user_id = from;
+    e.to_id = to;
+    e.msg_id = 1;
+    e.msg_type = type == 1 ? 1 : 0x11;
+    e.create_time = stored_at;
+    e.stored_at = stored_at;
+    return std::string(plugins::events::Encode(e));
+  }
+
+  // Publishes every event at once, each from its own connection. Expects each to reach one
+  // subscriber (the session module).
+  void PublishConcurrently(const std::vector<std::string>& events) {
+    std::vector<WireClient> clients(events.size());
+    for (WireClient& c : clients) {
+      ASSERT_TRUE(c.Connect(daemon_->port()));
+    }
+    std::vector<std::string> answers(events.size());
+    std::atomic<size_t> ready{0};
+    std::vector<std::thread> threads;
+    for (size_t i = 0; i < events.size(); ++i) {
+      threads.emplace_back([&, i] {
+        ready.fetch_add(1);
+        while (ready.load() < events.size()) {
+          std::this_thread::yield();
+        }
+        std::optional<WireClient::Frame> f = clients[i].Call(7, 0x7f01, events[i], 10000);
+        answers[i] = f ? f->body : "no answer";
+      });
+    }
+    for (std::thread& t : threads) {
+      t.join();
+    }
+    for (const std::string& a : answers) {
+      EXPECT_EQ(a, "1");
+    }
+  }
+
+  static std::string plugin_dir_;
+};
+
+std::string SessionEventTest::plugin_dir_;
+
+TEST_F(SessionEventTest, FiftySimultaneousFirstEventsOfOnePairCreateOneRowPerSide) {
+  std::vector<std::string> events;
+  for (int i = 0; i < 50; ++i) {
+    events.push_back(i % 2 == 0 ? Event(1, 820, 821, 1000 + i) : Event(1, 821, 820, 1000 + i));
+  }
+
+  PublishConcurrently(events);
+
+  for (auto [user, peer] : {std::pair<uint32_t, uint32_t>{820, 821}, {821, 820}}) {
+    std::vector<Row> rows = SessionRows(user, peer, 1);
+    ASSERT_EQ(rows.size(), 1u) << user << " -> " << peer;
+    EXPECT_EQ(rows[0][0], "0");
+    EXPECT_EQ(rows[0][1], "1049") << "updated is the newest stored_at";
+  }
+}
+
+TEST_F(SessionEventTest, SimultaneousGroupEventsCreateEachMembersRowOnce) {
+  // Group 2: users 1..100. Twenty members post at once, each twice.
+  std::vector<std::string> events;
+  for (uint32_t sender = 1; sender <= 20; ++sender) {
+    events.push_back(Event(2, sender, 2, 2000));
+    events.push_back(Event(2, sender, 2, 2001));
+  }
+
+  PublishConcurrently(events);
+
+  // Senders' own rows exist as soon as their events were handled.
+  EXPECT_EQ(db_->QueryValue("SELECT COUNT(*) FROM IMRecentSession WHERE peerId = 2 AND type = 2 "
+                            "AND userId <= 20"),
+            "20");
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        return db_->QueryValue(
+                   "SELECT COUNT(DISTINCT userId) FROM IMRecentSession WHERE "
+                   "peerId = 2 AND type = 2 AND status = 0 AND updated = 2001") == "100";
+      },
+      1000));
+  EXPECT_EQ(db_->QueryValue("SELECT COUNT(*) FROM IMRecentSession WHERE peerId = 2 AND type = 2"),
+            "100");
+}
+
+TEST_F(SessionEventTest, AnOlderEventNeverMovesUpdatedBack) {
+  PublishConcurrently({Event(1, 822, 823, 5000)});
+  PublishConcurrently({Event(1, 823, 822, 4000)});
+
+  EXPECT_EQ(SessionRows(822, 823, 1)[0][1], "5000");
+  EXPECT_EQ(SessionRows(823, 822, 1)[0][1], "5000");
+}
+
+TEST_F(SessionEventTest, EventsThatCannotBeUnderstoodChangeNothing) {
+  PublishConcurrently({std::string("short"), Event(3, 824, 825, 100), Event(1, 0, 825, 100)});
+
+  EXPECT_EQ(db_->QueryValue("SELECT COUNT(*) FROM IMRecentSession WHERE userId IN (824, 825) "
+                            "OR peerId IN (824, 825)"),
+            "0");
+}
+
+}  // namespace
+}  // namespace dbproxy::testing

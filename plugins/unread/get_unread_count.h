@@ -1,0 +1,39 @@
+#pragma once
+
+#include "dbproxy/sdk/plugin.h"
+#include "plugins/unread/config.h"
+#include "plugins/unread/unread_counters.h"
+
+namespace dbproxy::plugins::unread {
+
+// CID_MSG_UNREAD_CNT_REQUEST 0x0307 -> CID_MSG_UNREAD_CNT_RESPONSE 0x0308 (SID_MSG), spec
+// H12. Lists every conversation with unread messages, singles (ascending peer id) then
+// groups (IMGroupMember order: updated desc, id desc), each with its latest message, and
+// total_cnt = the sum of the listed counts.
+//
+// Cost does not grow with the number of conversations (TeamTalk ran one or two queries
+// per conversation): one MySQL statement for the user's groups, one pipelined Redis round
+// trip for every counter, one statement for the relation ids of up to 256 peers on each
+// side, and at most one statement per shard table for the latest single messages and one
+// per shard for the latest group messages (plugins/common/latest_messages.h).
+//
+// A conversation with a counter but no message row is left out (TeamTalk decided this
+// with an uninitialised variable, W28). Audio shows the encrypted "[语音]" preview.
+// latest_msg_from_user_id is the peer for singles (TeamTalk's quirk: not the real sender)
+// and the sender for groups. Any failure answers an empty list with total 0; an unparsable
+// body answers the same with the user_id as far as readable. attach_data is echoed.
+// Thread: any worker, concurrently.
+class GetUnreadCount {
+ public:
+  GetUnreadCount(const sdk::Host& host, const Config& config, const UnreadCounters& counters)
+      : host_(host), config_(config), counters_(counters) {}
+
+  void Handle(sdk::Request& request);
+
+ private:
+  const sdk::Host& host_;
+  const Config& config_;
+  const UnreadCounters& counters_;
+};
+
+}  // namespace dbproxy::plugins::unread

@@ -1,0 +1,137 @@
+#include "plugins/unread/unread_counters.h"
+
+#include <algorithm>
+#include <charconv>
+#include <limits>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "plugins/common/key_format.h"
+
+namespace dbproxy::plugins::unread {
+namespace {
+
+// KEYS[1] = <gid>_im_group_msg, KEYS[2] = <from>_<gid>_im_user_group.
+constexpr std::string_view kAddGroupScript =
+    "local total = redis.call('HINCRBY', KEYS[1], 'count', 1) "
+    "redis.call('HSET', KEYS[2], 'count', total) "
+    "return total";
+
+// KEYS[1] = <gid>_im_group_msg, KEYS[2] = <uid>_<gid>_im_user_group.
+constexpr std::string_view kClearGroupScript =
+    "local total = redis.call('HGET', KEYS[1], 'count') "
+    "if not total then total = '0' end "
+    "redis.call('HSET', KEYS[2], 'count', total) "
+    "return total";
+
+std::optional<int64_t> ParseInt(std::string_view s) {
+  int64_t v = 0;
+  auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc() || ptr != s.data() + s.size() || s.empty()) {
+    return std::nullopt;
+  }
+  return v;
+}
+
+uint32_t ClampU32(int64_t v) {
+  return static_cast<uint32_t>(std::clamp<int64_t>(v, 0, std::numeric_limits<uint32_t>::max()));
+}
+
+sdk::Status Checked(sdk::Result<sdk::RedisReply> reply, const char* what) {
+  if (!reply.ok()) {
+    return reply.status();
+  }
+  if (reply->is_error()) {
+    return sdk::Status(DBP_E_REDIS, sdk::StrCat(what, ": ", reply->str()));
+  }
+  return sdk::Status();
+}
+
+}  // namespace
+
+sdk::Status UnreadCounters::AddSingle(uint32_t to, uint32_t from) const {
+  std::string key = keys::UserUnread(to);
+  std::string field = keys::Num(from);
+  return Checked(host_.RedisInstance(keys::kUnreadInstance).Command({"HINCRBY", key, field, "1"}),
+                 "HINCRBY");
+}
+
+sdk::Status UnreadCounters::AddGroup(uint32_t group_id, uint32_t from) const {
+  std::string group_key = keys::GroupMsgCount(group_id);
+  std::string user_key = keys::UserGroupRead(from, group_id);
+  return Checked(host_.RedisInstance(keys::kUnreadInstance)
+                     .Command({"EVAL", kAddGroupScript, "2", group_key, user_key}),
+                 "add group count");
+}
+
+sdk::Status UnreadCounters::ClearSingle(uint32_t user_id, uint32_t peer_id) const {
+  std::string key = keys::UserUnread(user_id);
+  std::string field = keys::Num(peer_id);
+  return Checked(host_.RedisInstance(keys::kUnreadInstance).Command({"HDEL", key, field}), "HDEL");
+}
+
+sdk::Status UnreadCounters::ClearGroup(uint32_t user_id, uint32_t group_id) const {
+  std::string group_key = keys::GroupMsgCount(group_id);
+  std::string user_key = keys::UserGroupRead(user_id, group_id);
+  return Checked(host_.RedisInstance(keys::kUnreadInstance)
+                     .Command({"EVAL", kClearGroupScript, "2", group_key, user_key}),
+                 "clear group count");
+}
+
+sdk::Result<UnreadCounters::Snapshot> UnreadCounters::Read(
+    uint32_t user_id, const std::vector<uint32_t>& group_ids) const {
+  sdk::RedisPipeline pipeline = host_.RedisInstance(keys::kUnreadInstance).Pipeline();
+  pipeline.Append({"HGETALL", keys::UserUnread(user_id)});
+  for (uint32_t gid : group_ids) {
+    pipeline.Append({"HGET", keys::GroupMsgCount(gid), keys::kCountField});
+    pipeline.Append({"HGET", keys::UserGroupRead(user_id, gid), keys::kCountField});
+  }
+  auto reply = pipeline.Exec();
+  if (!reply.ok()) {
+    return reply.status();
+  }
+  if (reply->size() != 1 + 2 * group_ids.size()) {
+    return sdk::Status(DBP_E_REDIS, sdk::StrCat("pipeline answered ", reply->size(), " of ",
+                                                1 + 2 * group_ids.size(), " commands"));
+  }
+  Snapshot snap;
+  sdk::RedisValue all = (*reply)[0];
+  if (all.is_error()) {
+    return sdk::Status(DBP_E_REDIS, sdk::StrCat("HGETALL: ", all.str()));
+  }
+  for (size_t i = 0; i + 1 < all.size(); i += 2) {
+    std::optional<int64_t> peer = ParseInt(all[i].str());
+    std::optional<int64_t> count = ParseInt(all[i + 1].str());
+    // Fields that are not user ids, and counts that are not positive, are not unread
+    // conversations (TeamTalk would have listed them with a garbage count).
+    if (!peer || *peer <= 0 || *peer > std::numeric_limits<uint32_t>::max() || !count ||
+        *count <= 0) {
+      continue;
+    }
+    snap.singles.push_back({static_cast<uint32_t>(*peer), ClampU32(*count)});
+  }
+  std::sort(snap.singles.begin(), snap.singles.end(),
+            [](const SingleCount& a, const SingleCount& b) { return a.peer_id < b.peer_id; });
+
+  for (size_t g = 0; g < group_ids.size(); ++g) {
+    sdk::RedisValue total = (*reply)[1 + 2 * g];
+    sdk::RedisValue read = (*reply)[2 + 2 * g];
+    if (total.is_error() || read.is_error()) {
+      return sdk::Status(DBP_E_REDIS,
+                         sdk::StrCat("HGET: ", total.is_error() ? total.str() : read.str()));
+    }
+    // Computed afresh for every group: nothing carries over from the previous one (W13).
+    std::optional<int64_t> t = ParseInt(total.str());
+    if (!t) {
+      continue;  // the group has no counter: nothing was ever counted
+    }
+    int64_t r = ParseInt(read.str()).value_or(0);
+    if (*t > r) {
+      snap.groups.push_back({group_ids[g], ClampU32(*t - r)});
+    }
+  }
+  return snap;
+}
+
+}  // namespace dbproxy::plugins::unread

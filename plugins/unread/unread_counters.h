@@ -1,0 +1,57 @@
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "dbproxy/sdk/plugin.h"
+
+namespace dbproxy::plugins::unread {
+
+// The unread counters in the Redis instance "unread", in TeamTalk's format (spec §5.2):
+//   unread_<uid>                 hash  field <peer uid> -> unread single messages from peer
+//   <gid>_im_group_msg           hash  field count -> messages ever counted for the group
+//   <uid>_<gid>_im_user_group    hash  field count -> the group count when uid last read
+// Group unread = group count - user count, or 0 when that is not positive (W13).
+// Every multi-key change is one Lua script, so it is atomic (W12).
+// Thread: any worker, concurrently; holds no state but the host.
+class UnreadCounters {
+ public:
+  explicit UnreadCounters(const sdk::Host& host) : host_(host) {}
+
+  struct SingleCount {
+    uint32_t peer_id;
+    uint32_t count;  // > 0
+  };
+  struct GroupCount {
+    uint32_t group_id;
+    uint32_t unread;  // > 0
+  };
+  // What one user has unread. Conversations with nothing unread are left out.
+  struct Snapshot {
+    std::vector<SingleCount> singles;  // ascending peer id
+    std::vector<GroupCount> groups;    // in the order of group_ids
+  };
+
+  // One message from `from` to user `to`: HINCRBY unread_<to> <from> 1.
+  sdk::Status AddSingle(uint32_t to, uint32_t from) const;
+
+  // One message in group gid from `from`: the group count grows by one and the sender's
+  // read marker is set to the new count (their own message is not unread for them).
+  sdk::Status AddGroup(uint32_t group_id, uint32_t from) const;
+
+  // user read everything from peer: HDEL unread_<user> <peer>.
+  sdk::Status ClearSingle(uint32_t user_id, uint32_t peer_id) const;
+
+  // user read everything in the group: the read marker becomes the group count (0 if the
+  // group has no counter yet).
+  sdk::Status ClearGroup(uint32_t user_id, uint32_t group_id) const;
+
+  // Reads the user's single counters and the unread of each group in group_ids in one
+  // pipelined round trip. Returns the snapshot, or the Redis error.
+  sdk::Result<Snapshot> Read(uint32_t user_id, const std::vector<uint32_t>& group_ids) const;
+
+ private:
+  const sdk::Host& host_;
+};
+
+}  // namespace dbproxy::plugins::unread

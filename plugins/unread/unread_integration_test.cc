@@ -1,0 +1,543 @@
+// unread over the wire: dbproxyd with the unread module (and, for the message-driven
+// tests, message and group_member), real MariaDB and Redis.
+
+#include <algorithm>
+#include <chrono>
+#include <ctime>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "IM.BaseDefine.pb.h"
+#include "IM.Message.pb.h"
+#include "tests/support/daemon_process.h"
+#include "tests/support/tcp_proxy.h"
+#include "tests/support/test_database.h"
+#include "tests/support/test_redis.h"
+#include "tests/support/wire_client.h"
+
+namespace dbproxy::testing {
+namespace {
+
+constexpr uint16_t kSidMsg = 3;
+constexpr uint16_t kMsgData = 0x0301;
+constexpr uint16_t kReadAck = 0x0303;
+constexpr uint16_t kUnreadReq = 0x0307;
+constexpr uint16_t kUnreadRsp = 0x0308;
+constexpr uint16_t kMsgListReq = 0x0309;
+
+// "[语音]" under the default key (spec §6.6).
+constexpr const char* kAudioPreview = "QhGXlpFjvMFUNrtl1aaPzA==";
+const std::string kAttach("\x00\x00\x00\x01\x00\x00\x00\x2a\x00\x00\x00\x00", 12);
+
+// Polls cond every 10 ms until it holds or timeout_ms passes; the final answer of cond.
+bool WaitFor(const std::function<bool()>& cond, int timeout_ms = 5000) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (cond()) {
+      return true;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return cond();
+}
+
+// One suite = one database, one Redis block, one dbproxyd with `plugins` enabled.
+class UnreadSuite : public ::testing::Test {
+ protected:
+  static void StartDaemon(std::vector<std::string> plugins) {
+    db_ = TestDatabase::Create().release();
+    redis_ = TestRedis::Create().release();
+    daemon_ = new DaemonProcess();
+    DaemonProcess::Options options;
+    options.plugins = std::move(plugins);
+    ASSERT_TRUE(daemon_->Start(*db_, *redis_, options));
+  }
+  static void TearDownTestSuite() {
+    delete daemon_;
+    delete redis_;
+    delete db_;
+    daemon_ = nullptr;
+    redis_ = nullptr;
+    db_ = nullptr;
+  }
+  void SetUp() override {
+    ASSERT_NE(daemon_, nullptr);
+    ASSERT_TRUE(daemon_->running());
+    ASSERT_TRUE(client_.Connect(daemon_->port()));
+  }
+
+  int unread_db() const { return redis_->db("unread"); }
+
+  IM::Message::IMUnreadMsgCntRsp Unread(uint32_t user_id) {
+    IM::Message::IMUnreadMsgCntReq req;
+    req.set_user_id(user_id);
+    req.set_attach_data(kAttach);
+    std::string body;
+    req.SerializeToString(&body);
+    return UnreadRaw(body);
+  }
+  IM::Message::IMUnreadMsgCntRsp UnreadRaw(const std::string& body) {
+    IM::Message::IMUnreadMsgCntRsp rsp;
+    std::optional<WireClient::Frame> frame = client_.Call(kSidMsg, kUnreadReq, body);
+    EXPECT_TRUE(frame.has_value()) << "no answer to 0x0307";
+    if (frame) {
+      EXPECT_EQ(frame->service_id, kSidMsg);
+      EXPECT_EQ(frame->command_id, kUnreadRsp);
+      EXPECT_TRUE(rsp.ParseFromString(frame->body)) << "0x0308 lacks a required field";
+    }
+    return rsp;
+  }
+  void ReadAck(uint32_t user_id, uint32_t session_id, IM::BaseDefine::SessionType type) {
+    IM::Message::IMMsgDataReadAck ack;
+    ack.set_user_id(user_id);
+    ack.set_session_id(session_id);
+    ack.set_msg_id(0);
+    ack.set_session_type(type);
+    std::string body;
+    ack.SerializeToString(&body);
+    ASSERT_TRUE(client_.SendFrame(kSidMsg, kReadAck, 77, body));
+  }
+  std::string HGet(const std::string& key, const std::string& field) {
+    RedisReply r = redis_->Command(unread_db(), "HGET", key, field);
+    return r.is_nil() ? "(nil)" : r.str;
+  }
+
+  // Seeding straight into the documented tables (spec §4): relation, message rows.
+  uint32_t AddRelation(uint32_t a, uint32_t b) {
+    uint32_t small = std::min(a, b);
+    uint32_t big = std::max(a, b);
+    db_->Exec("INSERT INTO IMRelationShip (smallId, bigId, status, created, updated) VALUES (" +
+              std::to_string(small) + ", " + std::to_string(big) + ", 0, 1, 1)");
+    return static_cast<uint32_t>(std::stoul(*db_->QueryValue(
+        "SELECT MAX(id) FROM IMRelationShip WHERE smallId = " + std::to_string(small) +
+        " AND bigId = " + std::to_string(big))));
+  }
+  void AddMessage(uint32_t rid, uint32_t from, uint32_t to, uint32_t msg_id,
+                  const std::string& content, int type, uint32_t created) {
+    db_->Exec("INSERT INTO IMMessage_" + std::to_string(rid % 8) +
+              " (relateId, fromId, toId, msgId, content, type, status, created, updated) "
+              "VALUES (" +
+              std::to_string(rid) + ", " + std::to_string(from) + ", " + std::to_string(to) + ", " +
+              std::to_string(msg_id) + ", '" + content + "', " + std::to_string(type) + ", 0, " +
+              std::to_string(created) + ", " + std::to_string(created) + ")");
+  }
+  void AddGroupMessage(uint32_t gid, uint32_t from, uint32_t msg_id, const std::string& content,
+                       int type, uint32_t created) {
+    db_->Exec("INSERT INTO IMGroupMessage_" + std::to_string(gid % 8) +
+              " (groupId, userId, msgId, content, type, status, created, updated) VALUES (" +
+              std::to_string(gid) + ", " + std::to_string(from) + ", " + std::to_string(msg_id) +
+              ", '" + content + "', " + std::to_string(type) + ", 0, " + std::to_string(created) +
+              ", " + std::to_string(created) + ")");
+  }
+
+  static TestDatabase* db_;
+  static TestRedis* redis_;
+  static DaemonProcess* daemon_;
+  WireClient client_;
+};
+
+TestDatabase* UnreadSuite::db_ = nullptr;
+TestRedis* UnreadSuite::redis_ = nullptr;
+DaemonProcess* UnreadSuite::daemon_ = nullptr;
+
+void ExpectInfo(const IM::BaseDefine::UnreadInfo& info, uint32_t session_id, int type,
+                uint32_t count, uint32_t msg_id, const std::string& data, int msg_type,
+                uint32_t from) {
+  EXPECT_EQ(info.session_id(), session_id);
+  EXPECT_EQ(info.session_type(), type) << "session " << session_id;
+  EXPECT_EQ(info.unread_cnt(), count) << "session " << session_id;
+  EXPECT_EQ(info.latest_msg_id(), msg_id) << "session " << session_id;
+  EXPECT_EQ(info.latest_msg_data(), data) << "session " << session_id;
+  EXPECT_EQ(info.latest_msg_type(), msg_type) << "session " << session_id;
+  EXPECT_EQ(info.latest_msg_from_user_id(), from) << "session " << session_id;
+}
+
+// ---- Seeded data: the unread module alone --------------------------------------------
+
+class UnreadSeededTest : public UnreadSuite {
+ protected:
+  static void SetUpTestSuite() { StartDaemon({"unread"}); }
+};
+
+TEST_F(UnreadSeededTest, ListsSinglesWithTheirLatestMessageAndThePeerAsSender) {
+  // Users above 500 are in no demo group, so only their single counters matter.
+  uint32_t r1 = AddRelation(510, 511);
+  AddMessage(r1, 511, 510, 1, "first", 1, 1000);
+  AddMessage(r1, 510, 511, 2, "second, sent by 510", 1, 1001);
+  uint32_t r2 = AddRelation(510, 509);
+  AddMessage(r2, 509, 510, 7, "from 509", 1, 900);
+  redis_->Command(unread_db(), "HSET", "unread_510", 511, 1, 509, 4);
+
+  IM::Message::IMUnreadMsgCntRsp rsp = Unread(510);
+
+  EXPECT_EQ(rsp.user_id(), 510u);
+  EXPECT_EQ(rsp.attach_data(), kAttach);
+  EXPECT_EQ(rsp.total_cnt(), 5u);
+  ASSERT_EQ(rsp.unreadinfo_list_size(), 2);
+  // Ascending peer id; latest_msg_from_user_id is the peer (TeamTalk's quirk), even where
+  // the latest message was the user's own.
+  ExpectInfo(rsp.unreadinfo_list(0), 509, 1, 4, 7, "from 509", 1, 509);
+  ExpectInfo(rsp.unreadinfo_list(1), 511, 1, 1, 2, "second, sent by 510", 1, 511);
+}
+
+TEST_F(UnreadSeededTest, AudioShowsTheEncryptedPreview) {
+  uint32_t rid = AddRelation(520, 521);
+  AddMessage(rid, 521, 520, 3, "42", 2, 1000);
+  redis_->Command(unread_db(), "HSET", "unread_520", 521, 1);
+
+  IM::Message::IMUnreadMsgCntRsp rsp = Unread(520);
+
+  ASSERT_EQ(rsp.unreadinfo_list_size(), 1);
+  ExpectInfo(rsp.unreadinfo_list(0), 521, 1, 1, 3, kAudioPreview, 2, 521);
+}
+
+TEST_F(UnreadSeededTest, CountersWithoutAnyMessageAreLeftOut) {
+  AddRelation(530, 532);  // a relation, but no message
+  uint32_t rid = AddRelation(530, 533);
+  AddMessage(rid, 533, 530, 1, "real", 1, 1000);
+  // 531: no relation; 534: a count of 0 and a non-numeric field are not conversations.
+  redis_->Command(unread_db(), "HSET", "unread_530", 531, 5, 532, 6, 533, 2, 534, 0, "x", 3);
+
+  IM::Message::IMUnreadMsgCntRsp rsp = Unread(530);
+
+  EXPECT_EQ(rsp.total_cnt(), 2u);
+  ASSERT_EQ(rsp.unreadinfo_list_size(), 1);
+  ExpectInfo(rsp.unreadinfo_list(0), 533, 1, 2, 1, "real", 1, 533);
+}
+
+TEST_F(UnreadSeededTest, AHundredConversationsOnBothSidesOfTheUserAreAllListed) {
+  // User 650 with peers 600..700 except itself: 50 below (user is bigId), 50 above.
+  uint64_t expected_total = 0;
+  std::vector<uint32_t> peers;
+  for (uint32_t p = 600; p <= 700; ++p) {
+    if (p == 650) {
+      continue;
+    }
+    uint32_t rid = AddRelation(650, p);
+    AddMessage(rid, p, 650, 1, "old " + std::to_string(p), 1, 1000);
+    AddMessage(rid, p, 650, 2, "m" + std::to_string(p), 1, 1001);
+    redis_->Command(unread_db(), "HSET", "unread_650", p, p - 590);
+    expected_total += p - 590;
+    peers.push_back(p);
+  }
+
+  IM::Message::IMUnreadMsgCntRsp rsp = Unread(650);
+
+  EXPECT_EQ(rsp.total_cnt(), expected_total);
+  ASSERT_EQ(rsp.unreadinfo_list_size(), 100);
+  for (size_t i = 0; i < peers.size(); ++i) {
+    ExpectInfo(rsp.unreadinfo_list(static_cast<int>(i)), peers[i], 1, peers[i] - 590, 2,
+               "m" + std::to_string(peers[i]), 1, peers[i]);
+  }
+}
+
+TEST_F(UnreadSeededTest, DuplicateRelationRowsUseTheLowestIdLikeTheMessageModule) {
+  uint32_t first = AddRelation(540, 541);
+  uint32_t second = AddRelation(540, 541);
+  ASSERT_LT(first, second);
+  AddMessage(first, 541, 540, 5, "in the first relation", 1, 1000);
+  AddMessage(second, 541, 540, 9, "in the second relation", 1, 2000);
+  redis_->Command(unread_db(), "HSET", "unread_540", 541, 1);
+
+  IM::Message::IMUnreadMsgCntRsp rsp = Unread(540);
+
+  ASSERT_EQ(rsp.unreadinfo_list_size(), 1);
+  EXPECT_EQ(rsp.unreadinfo_list(0).latest_msg_data(), "in the first relation");
+}
+
+TEST_F(UnreadSeededTest, GroupUnreadIsGroupCountMinusTheUsersMarkerNeverStaleNorNegative) {
+  // User 5 is in groups 1, 2, 3 and 4 (demo data); order them 1, 2, 4, 3 by updated.
+  db_->Exec(
+      "UPDATE IMGroupMember SET updated = 400 WHERE userId = 5 AND groupId = 1; "
+      "UPDATE IMGroupMember SET updated = 300 WHERE userId = 5 AND groupId = 2; "
+      "UPDATE IMGroupMember SET updated = 200 WHERE userId = 5 AND groupId = 4; "
+      "UPDATE IMGroupMember SET updated = 100 WHERE userId = 5 AND groupId = 3");
+  AddGroupMessage(1, 3, 10, "g1 older", 17, 1000);
+  AddGroupMessage(1, 4, 11, "g1 latest", 17, 1001);
+  AddGroupMessage(2, 6, 3, "g2 latest", 17, 1000);
+  AddGroupMessage(4, 7, 9, "voice", 18, 5000);
+  AddGroupMessage(3, 1, 1, "g3", 17, 1000);
+  int u = unread_db();
+  redis_->Command(u, "HSET", "1_im_group_msg", "count", 10);
+  redis_->Command(u, "HSET", "5_1_im_user_group", "count", 4);
+  // Group 2: the marker is above the count (e.g. after a counter loss): 0, not the 6 of
+  // the previous group (W13), and not negative.
+  redis_->Command(u, "HSET", "2_im_group_msg", "count", 3);
+  redis_->Command(u, "HSET", "5_2_im_user_group", "count", 7);
+  redis_->Command(u, "HSET", "4_im_group_msg", "count", 9);  // no marker: all unread
+  // Group 3 has no counter at all: nothing unread.
+
+  IM::Message::IMUnreadMsgCntRsp rsp = Unread(5);
+
+  EXPECT_EQ(rsp.total_cnt(), 15u);
+  ASSERT_EQ(rsp.unreadinfo_list_size(), 2);
+  ExpectInfo(rsp.unreadinfo_list(0), 1, 2, 6, 11, "g1 latest", 17, 4);
+  ExpectInfo(rsp.unreadinfo_list(1), 4, 2, 9, 9, kAudioPreview, 18, 7);
+}
+
+TEST_F(UnreadSeededTest, SinglesComeBeforeGroups) {
+  // User 200 is in group 4 only.
+  uint32_t rid = AddRelation(200, 900);
+  AddMessage(rid, 900, 200, 1, "single", 1, 1000);
+  AddGroupMessage(4, 2, 1, "group", 17, 1000);
+  redis_->Command(unread_db(), "HSET", "unread_200", 900, 2);
+  redis_->Command(unread_db(), "HSET", "4_im_group_msg", "count", 10);
+  redis_->Command(unread_db(), "HSET", "200_4_im_user_group", "count", 9);
+
+  IM::Message::IMUnreadMsgCntRsp rsp = Unread(200);
+
+  EXPECT_EQ(rsp.total_cnt(), 3u);
+  ASSERT_EQ(rsp.unreadinfo_list_size(), 2);
+  EXPECT_EQ(rsp.unreadinfo_list(0).session_type(), 1);
+  EXPECT_EQ(rsp.unreadinfo_list(0).session_id(), 900u);
+  EXPECT_EQ(rsp.unreadinfo_list(1).session_type(), 2);
+  EXPECT_EQ(rsp.unreadinfo_list(1).session_id(), 4u);
+  EXPECT_EQ(rsp.unreadinfo_list(1).unread_cnt(), 1u);
+}
+
+TEST_F(UnreadSeededTest, NothingUnreadAnswersAnEmptyListWithAttachData) {
+  IM::Message::IMUnreadMsgCntReq req;
+  req.set_user_id(999);
+  std::string body;
+  req.SerializeToString(&body);
+
+  IM::Message::IMUnreadMsgCntRsp rsp = UnreadRaw(body);
+
+  EXPECT_EQ(rsp.user_id(), 999u);
+  EXPECT_EQ(rsp.total_cnt(), 0u);
+  EXPECT_EQ(rsp.unreadinfo_list_size(), 0);
+  EXPECT_TRUE(rsp.has_attach_data());
+}
+
+TEST_F(UnreadSeededTest, ReadAckDeletesOnlyThatPeersCounter) {
+  redis_->Command(unread_db(), "HSET", "unread_140", 141, 3, 142, 4);
+
+  ReadAck(140, 141, IM::BaseDefine::SESSION_TYPE_SINGLE);
+
+  EXPECT_TRUE(WaitFor([&] { return HGet("unread_140", "141") == "(nil)"; }));
+  EXPECT_EQ(HGet("unread_140", "142"), "4");
+}
+
+TEST_F(UnreadSeededTest, GroupReadAckCopiesTheGroupCountIntoTheMarker) {
+  redis_->Command(unread_db(), "HSET", "1_im_group_msg", "count", 17);
+  redis_->Command(unread_db(), "HSET", "6_1_im_user_group", "count", 2);
+
+  ReadAck(6, 1, IM::BaseDefine::SESSION_TYPE_GROUP);
+
+  EXPECT_TRUE(WaitFor([&] { return HGet("6_1_im_user_group", "count") == "17"; }))
+      << HGet("6_1_im_user_group", "count");
+}
+
+TEST_F(UnreadSeededTest, GroupReadAckWithoutAGroupCounterSetsTheMarkerTo0) {
+  ReadAck(7, 3, IM::BaseDefine::SESSION_TYPE_GROUP);
+
+  EXPECT_TRUE(WaitFor([&] { return HGet("7_3_im_user_group", "count") == "0"; }));
+  EXPECT_EQ(redis_->Command(unread_db(), "EXISTS", "3_im_group_msg").integer, 0);
+}
+
+TEST_F(UnreadSeededTest, UnparsableReadAckChangesNothingAndTheConnectionStaysUsable) {
+  redis_->Command(unread_db(), "HSET", "unread_150", 151, 3);
+  ASSERT_TRUE(client_.SendFrame(kSidMsg, kReadAck, 5, std::string("\x08\x96\x01", 3)));
+
+  IM::Message::IMUnreadMsgCntRsp rsp = Unread(150);  // answered after the bad ack
+
+  EXPECT_EQ(HGet("unread_150", "151"), "3");
+  EXPECT_EQ(rsp.user_id(), 150u);
+}
+
+TEST_F(UnreadSeededTest, UnparsableRequestAnswersAnEmptyListWithWhatWasReadable) {
+  IM::Message::IMUnreadMsgCntReq req;  // user_id missing: required field
+  req.set_attach_data(kAttach);
+  IM::Message::IMUnreadMsgCntRsp rsp = UnreadRaw(req.SerializePartialAsString());
+
+  EXPECT_EQ(rsp.user_id(), 0u);
+  EXPECT_EQ(rsp.total_cnt(), 0u);
+  EXPECT_EQ(rsp.unreadinfo_list_size(), 0);
+  EXPECT_EQ(rsp.attach_data(), kAttach);
+
+  IM::Message::IMUnreadMsgCntRsp garbage = UnreadRaw(std::string("\xff\xff\xff", 3));
+  EXPECT_EQ(garbage.total_cnt(), 0u);
+  EXPECT_TRUE(garbage.has_attach_data());
+}
+
+TEST_F(UnreadSeededTest, StorageFailureAnswersAnEmptyList) {
+  uint32_t rid = AddRelation(560, 561);
+  AddMessage(rid, 561, 560, 1, "x", 1, 1000);
+  redis_->Command(unread_db(), "HSET", "unread_560", 561, 1);
+  db_->Exec("RENAME TABLE IMGroupMember TO IMGroupMember_away");
+
+  IM::Message::IMUnreadMsgCntRsp rsp = Unread(560);
+  db_->Exec("RENAME TABLE IMGroupMember_away TO IMGroupMember");
+
+  EXPECT_EQ(rsp.user_id(), 560u);
+  EXPECT_EQ(rsp.total_cnt(), 0u);
+  EXPECT_EQ(rsp.unreadinfo_list_size(), 0);
+  EXPECT_EQ(rsp.attach_data(), kAttach);
+  EXPECT_EQ(Unread(560).total_cnt(), 1u) << "recovers once the table is back";
+}
+
+TEST(UnreadOutage, RedisDownAnswersAnEmptyListAndRecovers) {
+  std::unique_ptr<TestDatabase> db = TestDatabase::Create();
+  std::unique_ptr<TestRedis> redis = TestRedis::Create();
+  std::unique_ptr<TcpProxy> proxy =
+      TcpProxy::Start(redis->env().redis_host, redis->env().redis_port);
+  DaemonProcess daemon;
+  DaemonProcess::Options options;
+  options.plugins = {"unread"};
+  options.redis_ports["unread"] = proxy->port();
+  ASSERT_TRUE(daemon.Start(*db, *redis, options));
+  db->Exec(
+      "INSERT INTO IMRelationShip (id, smallId, bigId, status, created, updated) "
+      "VALUES (5000, 570, 571, 0, 1, 1)");
+  db->Exec(
+      "INSERT INTO IMMessage_0 (relateId, fromId, toId, msgId, content, type, status, "
+      "created, updated) VALUES (5000, 571, 570, 1, 'hi', 1, 0, 1, 1)");
+  redis->Command(redis->db("unread"), "HSET", "unread_570", 571, 2);
+  WireClient client;
+  ASSERT_TRUE(client.Connect(daemon.port()));
+  auto unread = [&] {
+    IM::Message::IMUnreadMsgCntReq req;
+    req.set_user_id(570);
+    req.set_attach_data(kAttach);
+    IM::Message::IMUnreadMsgCntRsp rsp;
+    EXPECT_TRUE(client.CallMessage(kSidMsg, kUnreadReq, req, &rsp, 10000));
+    return rsp;
+  };
+  ASSERT_EQ(unread().total_cnt(), 2u);
+
+  proxy->Cut();
+  IM::Message::IMUnreadMsgCntRsp down = unread();
+  EXPECT_EQ(down.user_id(), 570u);
+  EXPECT_EQ(down.total_cnt(), 0u);
+  EXPECT_EQ(down.unreadinfo_list_size(), 0);
+  EXPECT_EQ(down.attach_data(), kAttach);
+  ASSERT_TRUE(proxy->Restore());
+
+  EXPECT_TRUE(WaitFor([&] { return unread().total_cnt() == 2u; }, 10000));
+}
+
+TEST(UnreadConfig, RejectsAnAesKeyThatIsNot32Bytes) {
+  std::unique_ptr<TestDatabase> db = TestDatabase::Create();
+  std::unique_ptr<TestRedis> redis = TestRedis::Create();
+  DaemonProcess daemon;
+  DaemonProcess::Options options;
+  options.plugins = {"unread"};
+  options.extra_yaml_modules = "unread:\n  aes_key: \"1234567890123456789012345678901\"\n";
+  ASSERT_TRUE(daemon.Spawn(*db, *redis, options));
+
+  std::optional<int> status = daemon.WaitExit(20000);
+  ASSERT_TRUE(status.has_value()) << "dbproxyd started with a 31-byte key";
+  EXPECT_NE(*status, 0);
+  EXPECT_NE(daemon.ReadLog().find("unread.aes_key must be exactly 32 bytes, got 31"),
+            std::string::npos)
+      << daemon.ReadLog();
+}
+
+// ---- Driven by the message module --------------------------------------------------------
+
+IM::Message::IMMsgData MakeMessage(uint32_t from, uint32_t to, int type, const std::string& data) {
+  IM::Message::IMMsgData msg;
+  msg.set_from_user_id(from);
+  msg.set_to_session_id(to);
+  msg.set_msg_id(0);
+  msg.set_create_time(static_cast<uint32_t>(std::time(nullptr)));
+  msg.set_msg_type(static_cast<IM::BaseDefine::MsgType>(type));
+  msg.set_msg_data(data);
+  msg.set_attach_data(kAttach);
+  return msg;
+}
+
+class UnreadWithMessageTest : public UnreadSuite {
+ protected:
+  static void SetUpTestSuite() { StartDaemon({"message", "unread", "group_member"}); }
+
+  uint32_t Send(uint32_t from, uint32_t to, int type, const std::string& data) {
+    IM::Message::IMMsgData rsp;
+    EXPECT_TRUE(client_.CallMessage(kSidMsg, kMsgData, MakeMessage(from, to, type, data), &rsp));
+    EXPECT_NE(rsp.msg_id(), 0u) << "message " << from << " -> " << to << " not stored";
+    return rsp.msg_id();
+  }
+};
+
+TEST_F(UnreadWithMessageTest, SingleMessagesAreCountedPerSender) {
+  uint32_t a1 = Send(400, 401, 1, "a1");
+  uint32_t a2 = Send(400, 401, 1, "a2 'quoted' \\ %");
+  uint32_t b1 = Send(402, 401, 1, "b1");
+  ASSERT_NE(a1, a2);
+
+  EXPECT_EQ(HGet("unread_401", "400"), "2");
+  EXPECT_EQ(HGet("unread_401", "402"), "1");
+  IM::Message::IMUnreadMsgCntRsp rsp = Unread(401);
+  EXPECT_EQ(rsp.total_cnt(), 3u);
+  ASSERT_EQ(rsp.unreadinfo_list_size(), 2);
+  ExpectInfo(rsp.unreadinfo_list(0), 400, 1, 2, a2, "a2 'quoted' \\ %", 1, 400);
+  ExpectInfo(rsp.unreadinfo_list(1), 402, 1, 1, b1, "b1", 1, 402);
+  // The sender has nothing unread.
+  EXPECT_EQ(Unread(400).unreadinfo_list_size(), 0);
+
+  ReadAck(401, 400, IM::BaseDefine::SESSION_TYPE_SINGLE);
+  ASSERT_TRUE(WaitFor([&] { return HGet("unread_401", "400") == "(nil)"; }));
+  IM::Message::IMUnreadMsgCntRsp after = Unread(401);
+  EXPECT_EQ(after.total_cnt(), 1u);
+  ASSERT_EQ(after.unreadinfo_list_size(), 1);
+  EXPECT_EQ(after.unreadinfo_list(0).session_id(), 402u);
+}
+
+TEST_F(UnreadWithMessageTest, GroupMessagesAreUnreadForMembersButNotForTheSender) {
+  // Group 2: users 1..100.
+  Send(50, 2, 0x11, "hello group");
+  uint32_t second = Send(50, 2, 0x11, "again");
+
+  EXPECT_EQ(HGet("2_im_group_msg", "count"), "2");
+  EXPECT_EQ(HGet("50_2_im_user_group", "count"), "2");
+  IM::Message::IMUnreadMsgCntRsp member = Unread(51);
+  ASSERT_EQ(member.unreadinfo_list_size(), 1);
+  ExpectInfo(member.unreadinfo_list(0), 2, 2, 2, second, "again", 0x11, 50);
+  EXPECT_EQ(member.total_cnt(), 2u);
+  EXPECT_EQ(Unread(50).unreadinfo_list_size(), 0) << "own messages are not unread";
+
+  // 51 answers: now 50 has one unread, 51 none.
+  Send(51, 2, 0x11, "reply");
+  IM::Message::IMUnreadMsgCntRsp sender = Unread(50);
+  ASSERT_EQ(sender.unreadinfo_list_size(), 1);
+  EXPECT_EQ(sender.unreadinfo_list(0).unread_cnt(), 1u);
+  IM::Message::IMUnreadMsgCntRsp replier = Unread(51);
+  EXPECT_EQ(replier.unreadinfo_list_size(), 0);
+
+  ReadAck(52, 2, IM::BaseDefine::SESSION_TYPE_GROUP);
+  ASSERT_TRUE(WaitFor([&] { return HGet("52_2_im_user_group", "count") == "3"; }));
+  EXPECT_EQ(Unread(52).unreadinfo_list_size(), 0);
+}
+
+class MessageWithoutUnreadTest : public UnreadSuite {
+ protected:
+  static void SetUpTestSuite() { StartDaemon({"message"}); }
+};
+
+TEST_F(MessageWithoutUnreadTest, MessagesAreStillStoredAndAnswered) {
+  IM::Message::IMMsgData sent;
+  ASSERT_TRUE(
+      client_.CallMessage(kSidMsg, kMsgData, MakeMessage(410, 411, 1, "no counters"), &sent));
+  EXPECT_EQ(sent.msg_id(), 1u);
+
+  IM::Message::IMGetMsgListReq list;
+  list.set_user_id(411);
+  list.set_session_type(IM::BaseDefine::SESSION_TYPE_SINGLE);
+  list.set_session_id(410);
+  list.set_msg_id_begin(0);
+  list.set_msg_cnt(10);
+  IM::Message::IMGetMsgListRsp rsp;
+  ASSERT_TRUE(client_.CallMessage(kSidMsg, kMsgListReq, list, &rsp));
+  ASSERT_EQ(rsp.msg_list_size(), 1);
+  EXPECT_EQ(rsp.msg_list(0).msg_data(), "no counters");
+  EXPECT_EQ(redis_->Command(unread_db(), "EXISTS", "unread_411").integer, 0);
+}
+
+}  // namespace
+}  // namespace dbproxy::testing
