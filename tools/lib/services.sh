@@ -24,7 +24,7 @@ DBPROXY_DEB_PACKAGES=(
   libuv1-dev libprotobuf-dev protobuf-compiler libhiredis-dev default-libmysqlclient-dev
   libspdlog-dev libyaml-cpp-dev libgtest-dev libcurl4-openssl-dev libssl-dev
   mariadb-server mariadb-client redis-server
-  clang-format-16 rpm
+  clang-format-16 rpm file python3
 )
 
 # Seconds we wait for a service to answer or to exit before we give up on it.
