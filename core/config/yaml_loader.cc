@@ -173,6 +173,15 @@ Status ParseServer(const Reader& r, const YAML::Node& n, ServerConfig* s) {
   if (s->workers > 1024) {
     return r.Error(n["workers"], "server.workers", "must be at most 1024");
   }
+  if (!n["max_output_buffer_bytes"].IsDefined() &&
+      s->max_output_buffer_bytes < s->max_frame_bytes) {
+    s->max_output_buffer_bytes = s->max_frame_bytes;  // the default follows a larger frame limit
+  }
+  if (s->max_output_buffer_bytes < s->max_frame_bytes) {
+    return r.Error(n["max_output_buffer_bytes"], "server.max_output_buffer_bytes",
+                   "must be at least max_frame_bytes (" + std::to_string(s->max_frame_bytes) +
+                       "): one whole answer must fit");
+  }
   return Status::Ok();
 }
 

@@ -90,6 +90,16 @@ TEST(YamlLoader, MissingFileIsAnError) {
   EXPECT_EQ("/nonexistent/dbproxy.yaml: cannot open file", c.status().message());
 }
 
+TEST(YamlLoader, OutputBufferMustHoldOneWholeFrame) {
+  auto c = LoadConfigText("server:\n  max_frame_bytes: 65536\n  max_output_buffer_bytes: 4096\n",
+                          "d.yaml");
+  ASSERT_FALSE(c.ok());
+  EXPECT_NE(std::string::npos,
+            c.status().message().find(
+                "d.yaml:3: server.max_output_buffer_bytes: must be at least max_frame_bytes"))
+      << c.status().message();
+}
+
 TEST(YamlLoader, ClosestKeyIgnoresFarWords) {
   EXPECT_EQ("workers", ClosestKey("wrkers", {"workers", "listen"}));
   EXPECT_EQ("", ClosestKey("zzzzzzzz", {"workers", "listen"}));

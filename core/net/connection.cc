@@ -162,15 +162,10 @@ void Connection::Send(std::string frame) {
   if (closing_) {
     return;
   }
-  if (output_bytes_ + frame.size() > limits_.max_output_buffer_bytes) {
-    log::Get("net")->warn("conn={} peer={} output buffer over {} bytes (peer not reading), closing",
-                          id_, peer_, limits_.max_output_buffer_bytes);
-    Close("output buffer full");
-    return;
-  }
   last_send_ms_ = uv_now(tcp_->loop);
   uv_buf_t b = uv_buf_init(frame.data(), static_cast<unsigned>(frame.size()));
   // Most replies fit the socket buffer: try the write in place before allocating a request.
+  // (libuv refuses it while earlier writes are queued, so order is kept.)
   int n = uv_try_write(reinterpret_cast<uv_stream_t*>(tcp_), &b, 1);
   if (n == static_cast<int>(frame.size())) {
     return;
@@ -180,6 +175,14 @@ void Connection::Send(std::string frame) {
     return;
   }
   size_t done = n > 0 ? static_cast<size_t>(n) : 0;
+  // Only what the peer has not taken counts against the bound, so one big answer to a
+  // reading peer is fine; a peer that lets answers pile up is cut off.
+  if (output_bytes_ + (frame.size() - done) > limits_.max_output_buffer_bytes) {
+    log::Get("net")->warn("conn={} peer={} output buffer over {} bytes (peer not reading), closing",
+                          id_, peer_, limits_.max_output_buffer_bytes);
+    Close("output buffer full");
+    return;
+  }
   auto* w = new WriteRequest{{}, frame.substr(done), this};
   output_bytes_ += w->data.size();
   uv_buf_t rest = uv_buf_init(w->data.data(), static_cast<unsigned>(w->data.size()));
