@@ -140,6 +140,9 @@ void AnswerFailure(const sdk::Host& host, sdk::Request& request, IMMsgData* msg)
     msg->set_msg_data("");
   }
   msg->set_msg_id(0);
+  // A partly parsed body keeps the bytes it could not read as unknown fields; echoed back
+  // they would make the answer itself unparsable for msg_server.
+  msg->mutable_unknown_fields()->clear();
   Status replied = ReplyMsg(request, cid::kMsgData, *msg);
   if (!replied.ok()) {
     host.Error("cmd=0x0301 seq=", request.seq(), ": failure answer not sent: ", replied.message());
