@@ -14,7 +14,16 @@ void HandleGetShield(const sdk::Host& host, const Config&, sdk::Request& request
   IM::Server::IMGroupGetShieldRsp rsp;
   rsp.set_group_id(req.group_id());
   rsp.set_attach_data(req.attach_data());
-  auto reply = [&] { (void)request.ReplyMessage(sid::kOther, cid::kOtherGetShieldRsp, rsp); };
+  auto reply = [&] {
+    if (!request.ReplyMessage(sid::kOther, cid::kOtherGetShieldRsp, rsp).ok()) {
+      // Too big for one frame (a huge user list): the empty list is the failure answer,
+      // and an answer is due either way.
+      host.Warn("cmd=0x0711 seq=", request.seq(), ": answer over the frame limit, sent empty");
+      host.Count("answer_too_large");
+      rsp.clear_shield_status_list();
+      (void)request.ReplyMessage(sid::kOther, cid::kOtherGetShieldRsp, rsp);
+    }
+  };
 
   if (!parsed) {
     host.Warn("cmd=0x0711 seq=", request.seq(), ": body does not parse");
