@@ -239,7 +239,8 @@ void ChangeMember::SyncRedis(uint32_t group_id, const std::vector<Member>& after
   sdk::Status dropped = cache.Drop(group_id);
   if (!dropped.ok()) {
     host_.Error("group ", group_id, ": cannot drop the stale ", keys::GroupMembers(group_id), ": ",
-                dropped.message());
+                dropped.message(), "; it is rebuilt on the first lookup after Redis returns");
+    stale_.Add(group_id);
   }
 }
 

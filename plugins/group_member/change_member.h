@@ -26,13 +26,15 @@
 #include "dbproxy/sdk/plugin.h"
 #include "plugins/common/membership.h"
 #include "plugins/group_member/config.h"
+#include "plugins/group_member/stale_groups.h"
 
 namespace dbproxy::plugins::group_member {
 
 // Stateless apart from borrowed references; Handle() runs on any worker thread.
 class ChangeMember {
  public:
-  ChangeMember(const sdk::Host& host, const Config& config) : host_(host), config_(config) {}
+  ChangeMember(const sdk::Host& host, const Config& config, StaleGroups& stale)
+      : host_(host), config_(config), stale_(stale) {}
 
   void Handle(sdk::Request& request) const;
 
@@ -53,6 +55,7 @@ class ChangeMember {
 
   const sdk::Host& host_;
   const Config& config_;
+  StaleGroups& stale_;
 };
 
 }  // namespace dbproxy::plugins::group_member

@@ -73,6 +73,13 @@ Answer MembershipService::Resolve(uint32_t group_id, uint32_t user_id) const {
     return Answer{Lookup::kNoGroup, {}};
   }
   MemberCache cache(host_);
+  if (stale_.Contains(group_id)) {
+    // A change committed while Redis was down left this hash behind; drop it now that
+    // Redis may answer, so the rebuild below reads MySQL.
+    if (cache.Drop(group_id).ok()) {
+      stale_.Remove(group_id);
+    }
+  }
   auto snapshot = user_id != 0 ? cache.ReadOne(group_id, user_id) : cache.ReadAll(group_id);
   if (!snapshot.ok()) {
     host_.Warn("group ", group_id, ": reading ", keys::GroupMembers(group_id),

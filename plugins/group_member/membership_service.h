@@ -17,13 +17,15 @@
 #include "dbproxy/sdk/plugin.h"
 #include "plugins/common/membership.h"
 #include "plugins/group_member/config.h"
+#include "plugins/group_member/stale_groups.h"
 
 namespace dbproxy::plugins::group_member {
 
 // Stateless apart from borrowed references; Handle() runs on any worker thread, concurrently.
 class MembershipService {
  public:
-  MembershipService(const sdk::Host& host, const Config& config) : host_(host), config_(config) {}
+  MembershipService(const sdk::Host& host, const Config& config, StaleGroups& stale)
+      : host_(host), config_(config), stale_(stale) {}
 
   // Decodes the request, answers it. A malformed body is answered kError.
   void Handle(sdk::Request& request) const;
@@ -39,6 +41,7 @@ class MembershipService {
 
   const sdk::Host& host_;
   const Config& config_;
+  StaleGroups& stale_;
 };
 
 }  // namespace dbproxy::plugins::group_member

@@ -9,6 +9,7 @@
 #include "plugins/group_member/config.h"
 #include "plugins/group_member/membership_service.h"
 #include "plugins/group_member/order_key.h"
+#include "plugins/group_member/stale_groups.h"
 
 namespace dbproxy::plugins::group_member {
 namespace {
@@ -21,8 +22,8 @@ class GroupMemberPlugin : public sdk::Plugin {
       return config.status();
     }
     config_ = *config;
-    service_ = std::make_unique<MembershipService>(host, config_);
-    change_ = std::make_unique<ChangeMember>(host, config_);
+    service_ = std::make_unique<MembershipService>(host, config_, stale_);
+    change_ = std::make_unique<ChangeMember>(host, config_, stale_);
 
     sdk::Status s = host.RegisterCommand(
         cid::kInternalGroupMembers, [this](sdk::Request& r) { service_->Handle(r); }, nullptr,
@@ -37,6 +38,7 @@ class GroupMemberPlugin : public sdk::Plugin {
 
  private:
   Config config_;
+  StaleGroups stale_;
   std::unique_ptr<MembershipService> service_;
   std::unique_ptr<ChangeMember> change_;
 };
