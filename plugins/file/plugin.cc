@@ -3,6 +3,7 @@
 
 #include <memory>
 
+#include "IM.File.pb.h"
 #include "dbproxy/sdk.h"
 #include "plugins/common/command_ids.h"
 #include "plugins/file/add_offline_file.h"
@@ -12,6 +13,18 @@
 
 namespace dbproxy::plugins::file {
 namespace {
+
+// Adds (0x050b) and deletes (0x050c) for one receiver run in arrival order: both have no
+// answer, so msg_server may send a delete right behind its add, and the receiver's list
+// (ordered by created, then id) should show files in the order they were offered. Field 2
+// (to_user_id) has the same number and type in both messages, so one partial parse reads it.
+uint64_t ReceiverOrderKey(const uint8_t* body, size_t len, void*) {
+  IM::File::IMFileDelOfflineReq req;
+  if (!req.ParsePartialFromArray(body, static_cast<int>(len)) || !req.has_to_user_id()) {
+    return 0;
+  }
+  return 0x46494c4500000000ull | req.to_user_id();  // "FILE" in the high bits, never 0
+}
 
 class FilePlugin : public sdk::Plugin {
  public:
@@ -28,13 +41,13 @@ class FilePlugin : public sdk::Plugin {
                                          [this](sdk::Request& r) { has_files_->Handle(r); });
     if (s.ok()) {
       s = host.RegisterCommand(
-          cid::kFileAddOfflineReq, [this](sdk::Request& r) { add_file_->Handle(r); }, nullptr,
-          DBP_CMD_NO_REPLY);
+          cid::kFileAddOfflineReq, [this](sdk::Request& r) { add_file_->Handle(r); },
+          &ReceiverOrderKey, DBP_CMD_NO_REPLY);
     }
     if (s.ok()) {
       s = host.RegisterCommand(
-          cid::kFileDelOfflineReq, [this](sdk::Request& r) { delete_file_->Handle(r); }, nullptr,
-          DBP_CMD_NO_REPLY);
+          cid::kFileDelOfflineReq, [this](sdk::Request& r) { delete_file_->Handle(r); },
+          &ReceiverOrderKey, DBP_CMD_NO_REPLY);
     }
     return s;
   }
