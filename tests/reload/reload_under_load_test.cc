@@ -32,7 +32,7 @@ namespace {
 
 constexpr int kConnections = 8;
 constexpr int kReloads = 50;
-constexpr auto kRunTime = std::chrono::seconds(20);
+constexpr auto kRunTime = std::chrono::milliseconds(20000);
 
 long RssKb(pid_t pid) {
   std::ifstream in("/proc/" + std::to_string(pid) + "/status");
