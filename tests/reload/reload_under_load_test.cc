@@ -206,15 +206,14 @@ TEST(ReloadUnderLoad, NoRequestIsLostDuplicatedOrWrongAcrossFiftyReloads) {
   for (const auto& p : totals.problems) {
     ADD_FAILURE() << p;
   }
+#ifndef __SANITIZE_ADDRESS__
   // A generation's code and data are freed after it drains; 50 reloads may leave allocator
-  // slack, not 50 copies of a module.
-#ifdef __SANITIZE_ADDRESS__
-  constexpr long kRssSlackKb = 160 * 1024;  // ASan keeps freed memory in quarantine
-#else
-  constexpr long kRssSlackKb = 32 * 1024;
-#endif
-  EXPECT_LT(rss_after - rss_before, kRssSlackKb)
+  // slack, not 50 copies of a module. (Under AddressSanitizer the allocator keeps up to
+  // 256 MB of freed memory in quarantine, so RSS says nothing there; LeakSanitizer checks
+  // the daemon at exit instead, and Stop() below fails on any leak it reports.)
+  EXPECT_LT(rss_after - rss_before, 32 * 1024)
       << "RSS grew from " << rss_before << " to " << rss_after << " KiB";
+#endif
   // Every pair's rows are exactly 1..N: nothing stored twice, nothing lost.
   for (int i = 0; i < kConnections; ++i) {
     uint32_t from = 900 + static_cast<uint32_t>(i) * 2;
