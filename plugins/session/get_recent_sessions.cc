@@ -15,9 +15,8 @@ namespace {
 namespace lm = latest_messages;
 
 struct Latest {
-  std::unordered_map<uint32_t, uint32_t> relations;  // peer -> relate id
-  lm::LatestMap singles;                             // relate id -> latest
-  lm::LatestMap groups;                              // group id -> latest
+  lm::PeerMap singles;   // peer -> relation and latest message
+  lm::LatestMap groups;  // group id -> latest
 };
 
 // The latest message of every listed session, from teamtalk_slave.
@@ -33,16 +32,7 @@ sdk::Result<Latest> ReadLatest(const sdk::Host& host, uint32_t user_id,
     return conn.status();
   }
   Latest out;
-  auto relations = lm::RelationIds(*conn, user_id, peers);
-  if (!relations.ok()) {
-    return relations.status();
-  }
-  out.relations = std::move(*relations);
-  std::vector<uint32_t> relate_ids;
-  for (const auto& [peer, rid] : out.relations) {
-    relate_ids.push_back(rid);
-  }
-  auto singles = lm::ForRelations(*conn, relate_ids);
+  auto singles = lm::ForPeers(*conn, user_id, peers);
   if (!singles.ok()) {
     return singles.status();
   }
@@ -97,10 +87,8 @@ void GetRecentSessions::Handle(sdk::Request& request) {
     const lm::LatestMessage* m = nullptr;
     uint32_t from = 0;
     if (r.type == 1) {
-      auto rel = latest->relations.find(r.peer_id);
-      auto it = rel == latest->relations.end() ? latest->singles.end()
-                                               : latest->singles.find(rel->second);
-      m = it == latest->singles.end() ? nullptr : &it->second;
+      auto it = latest->singles.find(r.peer_id);
+      m = it == latest->singles.end() || !it->second.latest ? nullptr : &*it->second.latest;
       from = r.peer_id;
     } else {
       auto it = latest->groups.find(r.peer_id);

@@ -14,9 +14,9 @@ namespace dbproxy::plugins::session {
 // latest_msg_from_user_id is the peer for singles (TeamTalk's quirk) and the sender for
 // groups.
 //
-// Statements: one for the sessions, one for the relation ids (up to 256 single sessions on
-// each side of the user id), at most one per shard table for the latest single messages and
-// one per shard for the latest group messages (TeamTalk: two per session, W26).
+// Statements: one for the sessions, one for the relation ids and latest messages of up to
+// 256 single sessions on each side of the user id, one for the latest messages of up to 256
+// group sessions (TeamTalk: two per session, W26; plugins/common/latest_messages.h).
 // Any failure answers an empty list; an unparsable body answers the same with the user_id
 // as far as readable. attach_data is echoed.
 // Thread: any worker, concurrently.

@@ -250,6 +250,37 @@ TEST_F(SessionSeededTest, RecentListStopsAtMaxSessions) {
   }
 }
 
+TEST_F(SessionSeededTest, GroupLatestIsTheHighestLiveMsgIdInEveryShard) {
+  // Groups 2001..2008 cover the eight shards. In each: msgId 3 is the latest although
+  // msgId 2 has the newer clock (TeamTalk's created DESC would pick 2), and a deleted
+  // msgId 4 is skipped. Group 2009 has only a deleted row: left out.
+  std::vector<std::string> messages(8);
+  for (uint32_t gid = 2001; gid <= 2009; ++gid) {
+    std::string& shard = messages[gid % 8];
+    std::string g = S(gid);
+    std::string rows = gid == 2009 ? "(" + g + ", 9, 1, 'gone', 17, 1, 10, 10)"
+                                   : "(" + g + ", 7, 3, 'g" + g + " msg 3', 17, 0, 10, 10), (" + g +
+                                         ", 8, 2, 'msg 2', 17, 0, 20, 20), (" + g +
+                                         ", 9, 4, 'deleted', 17, 1, 30, 30)";
+    shard += (shard.empty() ? "" : ", ") + rows;
+    AddSession(790, gid, 2, 0, 3000 - gid);
+  }
+  for (int k = 0; k < 8; ++k) {
+    db_->Exec("INSERT INTO IMGroupMessage_" + S(k) +
+              " (groupId, userId, msgId, content, type, status, created, updated) VALUES " +
+              messages[k]);
+  }
+
+  IM::Buddy::IMRecentContactSessionRsp rsp = Recent(790);
+
+  ASSERT_EQ(rsp.contact_session_list_size(), 8);
+  for (int i = 0; i < 8; ++i) {
+    uint32_t gid = 2001 + static_cast<uint32_t>(i);
+    ExpectSession(rsp.contact_session_list(i), gid, 2, 3000 - gid, 3, "g" + S(gid) + " msg 3", 17,
+                  7);
+  }
+}
+
 TEST_F(SessionSeededTest, RemoveMarksTheSessionRemovedAndClearsItsUnreadCounter) {
   AddSession(720, 721, 1, 0, 100);
   AddSession(720, 721, 1, 0, 90);  // legacy duplicate: removed too

@@ -105,15 +105,7 @@ void GetUnreadCount::Handle(sdk::Request& request) {
   for (const auto& s : snap->singles) {
     peers.push_back(s.peer_id);
   }
-  auto relations = lm::RelationIds(*conn, user_id, peers);
-  if (!relations.ok()) {
-    return fail("relations", relations.status().message());
-  }
-  std::vector<uint32_t> relate_ids;
-  for (const auto& [peer, rid] : *relations) {
-    relate_ids.push_back(rid);
-  }
-  auto singles = lm::ForRelations(*conn, relate_ids);
+  auto singles = lm::ForPeers(*conn, user_id, peers);
   if (!singles.ok()) {
     return fail("latest single messages", singles.status().message());
   }
@@ -129,16 +121,13 @@ void GetUnreadCount::Handle(sdk::Request& request) {
 
   uint64_t total = 0;
   for (const auto& s : snap->singles) {
-    auto rel = relations->find(s.peer_id);
-    if (rel == relations->end()) {
+    auto p = singles->find(s.peer_id);
+    if (p == singles->end() || !p->second.latest ||
+        !lm::IsValidMsgType(p->second.latest->msg_type)) {
       continue;
     }
-    auto m = singles->find(rel->second);
-    if (m == singles->end() || !lm::IsValidMsgType(m->second.msg_type)) {
-      continue;
-    }
-    AddInfo(&rsp, s.peer_id, IM::BaseDefine::SESSION_TYPE_SINGLE, s.count, m->second, s.peer_id,
-            config_.audio_preview, &total);
+    AddInfo(&rsp, s.peer_id, IM::BaseDefine::SESSION_TYPE_SINGLE, s.count, *p->second.latest,
+            s.peer_id, config_.audio_preview, &total);
   }
   for (const auto& g : snap->groups) {
     auto m = group_latest->find(g.group_id);

@@ -13,9 +13,9 @@ namespace dbproxy::plugins::unread {
 //
 // Cost does not grow with the number of conversations (TeamTalk ran one or two queries
 // per conversation): one MySQL statement for the user's groups, one pipelined Redis round
-// trip for every counter, one statement for the relation ids of up to 256 peers on each
-// side, and at most one statement per shard table for the latest single messages and one
-// per shard for the latest group messages (plugins/common/latest_messages.h).
+// trip for every counter, one statement for the relation ids and latest messages of up to
+// 256 peers on each side, and one for the latest messages of up to 256 groups with unread
+// messages (plugins/common/latest_messages.h, which also says which message is the latest).
 //
 // A conversation with a counter but no message row is left out (TeamTalk decided this
 // with an uninitialised variable, W28). Audio shows the encrypted "[语音]" preview.

@@ -251,6 +251,94 @@ TEST_F(UnreadSeededTest, DuplicateRelationRowsUseTheLowestIdLikeTheMessageModule
   EXPECT_EQ(rsp.unreadinfo_list(0).latest_msg_data(), "in the first relation");
 }
 
+TEST_F(UnreadSeededTest, LatestIsTheHighestLiveMsgIdWithTiesToTheNewestThenHighestRow) {
+  auto insert = [&](uint32_t rid, uint32_t from, uint32_t msg_id, const std::string& content,
+                    int status, uint32_t created) {
+    db_->Exec("INSERT INTO IMMessage_" + std::to_string(rid % 8) +
+              " (relateId, fromId, toId, msgId, content, type, status, created, updated) "
+              "VALUES (" +
+              std::to_string(rid) + ", " + std::to_string(from) + ", 580, " +
+              std::to_string(msg_id) + ", " + content + ", 1, " + std::to_string(status) + ", " +
+              std::to_string(created) + ", " + std::to_string(created) + ")");
+  };
+  // 581: msgId wins over created (TeamTalk's created DESC would pick msgId 4).
+  uint32_t r581 = AddRelation(580, 581);
+  insert(r581, 581, 5, "'msg 5, older clock'", 0, 2000);
+  insert(r581, 581, 4, "'msg 4, newer clock'", 0, 3000);
+  // 582: a deleted newer row is skipped.
+  uint32_t r582 = AddRelation(580, 582);
+  insert(r582, 582, 1, "'kept'", 0, 1000);
+  insert(r582, 582, 2, "'deleted'", 1, 1001);
+  // 583: legacy duplicates of msgId 7: the newest created; 584: same created, the last row.
+  uint32_t r583 = AddRelation(580, 583);
+  insert(r583, 583, 7, "'dup newer'", 0, 1001);
+  insert(r583, 583, 7, "'dup older'", 0, 1000);
+  uint32_t r584 = AddRelation(580, 584);
+  insert(r584, 584, 3, "'first row'", 0, 1000);
+  insert(r584, 584, 3, "'second row'", 0, 1000);
+  // 585: NULL content reads as empty; 586: only a deleted row, so no message at all.
+  uint32_t r585 = AddRelation(580, 585);
+  insert(r585, 585, 1, "NULL", 0, 1000);
+  uint32_t r586 = AddRelation(580, 586);
+  insert(r586, 586, 1, "'deleted'", 1, 1000);
+  redis_->Command(unread_db(), "HSET", "unread_580", 581, 1, 582, 1, 583, 1, 584, 1, 585, 1, 586,
+                  1);
+
+  IM::Message::IMUnreadMsgCntRsp rsp = Unread(580);
+
+  ASSERT_EQ(rsp.unreadinfo_list_size(), 5);
+  ExpectInfo(rsp.unreadinfo_list(0), 581, 1, 1, 5, "msg 5, older clock", 1, 581);
+  ExpectInfo(rsp.unreadinfo_list(1), 582, 1, 1, 1, "kept", 1, 582);
+  ExpectInfo(rsp.unreadinfo_list(2), 583, 1, 1, 7, "dup newer", 1, 583);
+  ExpectInfo(rsp.unreadinfo_list(3), 584, 1, 1, 3, "second row", 1, 584);
+  ExpectInfo(rsp.unreadinfo_list(4), 585, 1, 1, 1, "", 1, 585);
+  EXPECT_EQ(rsp.total_cnt(), 5u);
+}
+
+TEST_F(UnreadSeededTest, ThreeHundredPeersBelowTheUserTakeTwoStatementsAndAreAllListed) {
+  // User 1000 with peers 600..899: 300 relations where the user is bigId, more than the
+  // 256 one statement matches, spread over all eight shards.
+  std::string relations;
+  for (uint32_t p = 600; p < 900; ++p) {
+    relations +=
+        (relations.empty() ? "" : ", ") + std::string("(") + std::to_string(p) + ", 1000, 0, 1, 1)";
+  }
+  db_->Exec("INSERT INTO IMRelationShip (smallId, bigId, status, created, updated) VALUES " +
+            relations);
+  std::vector<std::string> messages(8);
+  for (const auto& row :
+       db_->Query("SELECT id, smallId FROM IMRelationShip WHERE bigId = 1000 AND status = 0")) {
+    uint32_t rid = static_cast<uint32_t>(std::stoul(*row[0]));
+    std::string& shard = messages[rid % 8];
+    shard += (shard.empty() ? "" : ", ") + std::string("(") + *row[0] + ", " + *row[1] +
+             ", 1000, 1, 'p" + *row[1] + "', 1, 0, 5, 5)";
+  }
+  for (int k = 0; k < 8; ++k) {
+    ASSERT_FALSE(messages[k].empty()) << "shard " << k;
+    db_->Exec("INSERT INTO IMMessage_" + std::to_string(k) +
+              " (relateId, fromId, toId, msgId, content, type, status, created, updated) "
+              "VALUES " +
+              messages[k]);
+  }
+  for (uint32_t p = 600; p < 900; p += 50) {
+    std::vector<std::string> args = {"HSET", "unread_1000"};
+    for (uint32_t q = p; q < p + 50; ++q) {
+      args.push_back(std::to_string(q));
+      args.push_back("1");
+    }
+    redis_->CommandArgv(unread_db(), args);
+  }
+
+  IM::Message::IMUnreadMsgCntRsp rsp = Unread(1000);
+
+  EXPECT_EQ(rsp.total_cnt(), 300u);
+  ASSERT_EQ(rsp.unreadinfo_list_size(), 300);
+  for (int i = 0; i < 300; ++i) {
+    uint32_t p = 600 + static_cast<uint32_t>(i);
+    ExpectInfo(rsp.unreadinfo_list(i), p, 1, 1, 1, "p" + std::to_string(p), 1, p);
+  }
+}
+
 TEST_F(UnreadSeededTest, GroupUnreadIsGroupCountMinusTheUsersMarkerNeverStaleNorNegative) {
   // User 5 is in groups 1, 2, 3 and 4 (demo data); order them 1, 2, 4, 3 by updated.
   db_->Exec(
