@@ -355,16 +355,11 @@ TEST_F(AudioTest, BadConfigValuesStopStartUpWithTheReason) {
       {"audio:\n  max_load_ids: 1025\n", "audio.max_load_ids must be between 1 and 1024, got 1025"},
   };
   for (const auto& [yaml, reason] : cases) {
-    DaemonProcess broken;
     DaemonOptions options;
     options.plugins = {"audio"};
     options.plugin_dir = *plugin_dir_;
     options.extra_yaml_modules = yaml;
-    ASSERT_TRUE(broken.Spawn(*db_, *redis_, options));
-    std::optional<int> status = broken.WaitExit(20000);
-    ASSERT_TRUE(status.has_value()) << yaml;
-    EXPECT_NE(*status, 0) << yaml;
-    EXPECT_NE(broken.ReadLog().find(reason), std::string::npos) << yaml << broken.ReadLog();
+    ExpectStartupRefused(*db_, *redis_, options, reason);
   }
 }
 

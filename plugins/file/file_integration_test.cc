@@ -253,15 +253,10 @@ TEST_F(FileTest, BadConfigValuesStopStartUpWithTheReason) {
       {"file:\n  max_offline_files: lots\n", "config key 'max_offline_files' must be an integer"},
   };
   for (const auto& [yaml, reason] : cases) {
-    DaemonProcess broken;
     DaemonOptions options;
     options.plugins = {"file"};
     options.extra_yaml_modules = yaml;
-    ASSERT_TRUE(broken.Spawn(*db_, *redis_, options));
-    std::optional<int> status = broken.WaitExit(20000);
-    ASSERT_TRUE(status.has_value()) << yaml;
-    EXPECT_NE(*status, 0) << yaml;
-    EXPECT_NE(broken.ReadLog().find(reason), std::string::npos) << yaml << broken.ReadLog();
+    ExpectStartupRefused(*db_, *redis_, options, reason);
   }
 }
 

@@ -430,15 +430,10 @@ TEST_F(PushTest, BadConfigValuesStopStartUpWithTheReason) {
       {"push:\n  now_override_unix: -5\n", "push.now_override_unix must be 0 (off)"},
   };
   for (const auto& [yaml, reason] : cases) {
-    DaemonProcess broken;
     DaemonOptions options;
     options.plugins = {"push"};
     options.extra_yaml_modules = yaml;
-    ASSERT_TRUE(broken.Spawn(*db_, *redis_, options));
-    std::optional<int> status = broken.WaitExit(20000);
-    ASSERT_TRUE(status.has_value()) << yaml;
-    EXPECT_NE(*status, 0) << yaml;
-    EXPECT_NE(broken.ReadLog().find(reason), std::string::npos) << yaml << broken.ReadLog();
+    ExpectStartupRefused(*db_, *redis_, options, reason);
   }
 }
 

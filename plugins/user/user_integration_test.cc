@@ -682,15 +682,10 @@ TEST_F(UserTest, BadConfigValuesStopStartUpWithTheReason) {
       {"user:\n  user_batch_size: many\n", "config key 'user_batch_size' must be an integer"},
   };
   for (const auto& [yaml, reason] : cases) {
-    DaemonProcess broken;
     DaemonOptions options;
     options.plugins = {"user"};
     options.extra_yaml_modules = yaml;
-    ASSERT_TRUE(broken.Spawn(*db_, *redis_, options));
-    std::optional<int> status = broken.WaitExit(20000);
-    ASSERT_TRUE(status.has_value()) << yaml;
-    EXPECT_NE(*status, 0) << yaml;
-    EXPECT_NE(broken.ReadLog().find(reason), std::string::npos) << yaml << broken.ReadLog();
+    ExpectStartupRefused(*db_, *redis_, options, reason);
   }
 }
 

@@ -415,4 +415,15 @@ std::string DaemonProcess::DescribeFailure(const std::string& what) const {
          stderr_path_ + " ----\n" + Tail(stderr_path_, 60) + "----\n";
 }
 
+void ExpectStartupRefused(const TestDatabase& database, const TestRedis& redis,
+                          const DaemonOptions& options, const std::string& reason) {
+  DaemonProcess broken;
+  ASSERT_TRUE(broken.Spawn(database, redis, options));
+  std::optional<int> status = broken.WaitExit(20000);
+  ASSERT_TRUE(status.has_value()) << options.extra_yaml_modules << ": still running";
+  EXPECT_NE(*status, 0) << options.extra_yaml_modules;
+  EXPECT_NE(broken.ReadLog().find(reason), std::string::npos)
+      << options.extra_yaml_modules << broken.ReadLog();
+}
+
 }  // namespace dbproxy::testing

@@ -135,4 +135,9 @@ class DaemonProcess {
   std::string admin_socket_;
 };
 
+// Spawns dbproxyd with options that start-up must refuse: records a test failure unless it
+// exits non-zero within 20 s and its log contains reason. For config-validation tests.
+void ExpectStartupRefused(const TestDatabase& database, const TestRedis& redis,
+                          const DaemonOptions& options, const std::string& reason);
+
 }  // namespace dbproxy::testing
