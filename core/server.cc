@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <vector>
 
 #include "core/admin/admin_server.h"
 #include "core/base/log.h"
@@ -145,9 +146,21 @@ int Server::Run() {
     logger->critical("start-up failed: {}", s.ToString());
     return 1;
   }
-  workers_ = std::make_unique<dispatch::WorkerPool>(config_.server.workers,
-                                                    config_.server.worker_queue_limit,
-                                                    [this] { uv_async_send(space_async_); });
+  workers_ = std::make_unique<dispatch::WorkerPool>(
+      config_.server.workers, config_.server.worker_queue_limit,
+      [this] { uv_async_send(space_async_); },
+      [](const void*, std::vector<void*>& payloads) {
+        // Every payload is a RequestContext of one batch command entry (see OnFrame).
+        std::vector<plugin::RequestContext*> ctxs;
+        ctxs.reserve(payloads.size());
+        for (void* p : payloads) {
+          ctxs.push_back(static_cast<plugin::RequestContext*>(p));
+        }
+        plugin::RunBatch(ctxs.data(), ctxs.size());
+        for (plugin::RequestContext* ctx : ctxs) {
+          delete ctx;
+        }
+      });
 
   reply_async_ = new uv_async_t;
   uv_async_init(loop_.uv(), reply_async_,
@@ -275,6 +288,14 @@ bool Server::OnFrame(net::Connection& conn, const net::FrameHeader& header, std:
   if (entry->reg.order_key != nullptr) {
     key = entry->reg.order_key(reinterpret_cast<const uint8_t*>(ctx->body.data()), ctx->body.size(),
                                entry->reg.user);
+  }
+  if (entry->reg.batch_fn != nullptr) {
+    // The entry identifies the command and, through it, the generation: a batch never
+    // mixes either.
+    workers_->SubmitBatchable(
+        entry, ctx, dispatch::WorkerPool::BatchLimits{entry->reg.max_batch, entry->reg.max_running},
+        key);
+    return true;
   }
   workers_->Submit(
       [ctx] {

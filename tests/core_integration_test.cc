@@ -2,10 +2,7 @@
 // dlopen. Covers framing, echo rules, heartbeats, back-pressure, unknown commands, admin
 // socket, metrics, SIGHUP reload and the SIGTERM drain.
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <signal.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -17,6 +14,7 @@
 #include <gtest/gtest.h>
 
 #include "tests/support/daemon_process.h"
+#include "tests/support/http_get.h"
 #include "tests/support/test_database.h"
 #include "tests/support/test_redis.h"
 #include "tests/support/wire_client.h"
@@ -25,28 +23,6 @@ namespace dbproxy::testing {
 namespace {
 
 constexpr uint16_t kService = 7;
-
-std::string HttpGet(uint16_t port, const std::string& path) {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(port);
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
-    close(fd);
-    return "";
-  }
-  std::string req = "GET " + path + " HTTP/1.1\r\nHost: localhost\r\n\r\n";
-  (void)!write(fd, req.data(), req.size());
-  std::string out;
-  char buf[65536];
-  ssize_t n;
-  while ((n = read(fd, buf, sizeof(buf))) > 0) {
-    out.append(buf, static_cast<size_t>(n));
-  }
-  close(fd);
-  return out;
-}
 
 // Runs the built dbproxyctl; returns its exit status and output.
 int RunCtl(const std::string& args, std::string* out) {
@@ -163,6 +139,53 @@ TEST_F(CoreIntegrationTest, AnswersManyFramesArrivingInOneWrite) {
   for (int i = 1; i <= 100; ++i) {
     EXPECT_TRUE(seen[i]) << i;
   }
+}
+
+TEST_F(CoreIntegrationTest, BatchCommandGetsQueuedRequestsTogetherInOrderPerKey) {
+  DaemonOptions o = Options();
+  o.workers = 1;
+  StartDaemon(o);
+  // The only worker sleeps while 60 batch requests (letters a, b, c; 20 each) queue behind.
+  std::string all = WireClient::EncodeFrame(WireClient::MakeFrame(kService, 0x7005, 1, "200"));
+  std::vector<std::string> bodies;
+  for (int n = 0; n < 20; ++n) {
+    for (char letter : {'a', 'b', 'c'}) {
+      bodies.push_back(std::string(1, letter) + std::to_string(n));
+      all += WireClient::EncodeFrame(WireClient::MakeFrame(
+          kService, 0x7011, static_cast<uint16_t>(bodies.size() + 1), bodies.back()));
+    }
+  }
+  ASSERT_TRUE(client_.SendRaw(all));
+  std::vector<int> answers(bodies.size(), 0);
+  size_t largest_batch = 0;
+  for (size_t i = 0; i <= bodies.size(); ++i) {
+    auto f = client_.ReadFrame(10000, true);
+    ASSERT_TRUE(f) << "answer " << i;
+    if (f->seq == 1) {
+      EXPECT_EQ("slept", f->body);
+      continue;
+    }
+    ASSERT_GE(f->seq, 2);
+    ASSERT_LE(f->seq, bodies.size() + 1);
+    const std::string& body = bodies[f->seq - 2];
+    ++answers[f->seq - 2];
+    EXPECT_EQ(0x7012, f->command_id);
+    // "<letter><n>:<handled before>:<batch size>": the n-th request of a letter is the n-th
+    // one handled, whatever batch it landed in.
+    const std::string prefix = body + ":" + body.substr(1) + ":";
+    ASSERT_EQ(prefix, f->body.substr(0, prefix.size())) << f->body;
+    const size_t size = std::stoul(f->body.substr(prefix.size()));
+    EXPECT_GE(size, 1u);
+    EXPECT_LE(size, 8u);  // the registered max_batch
+    largest_batch = std::max(largest_batch, size);
+  }
+  EXPECT_EQ(std::vector<int>(bodies.size(), 1), answers);  // each answered exactly once
+  EXPECT_EQ(8u, largest_batch) << "queued requests were not batched";
+
+  // In-process call() of a batch command hands it a batch of one.
+  auto called = client_.Call(kService, 0x7013, "z0");
+  ASSERT_TRUE(called);
+  EXPECT_EQ("z0:0:1", called->body);
 }
 
 TEST_F(CoreIntegrationTest, EveryLengthBelowHeaderClosesOnlyThatConnection) {

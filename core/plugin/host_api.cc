@@ -49,22 +49,38 @@ const char* StrError(int code) { return ErrorName(code); }
 
 // ---- Registration -------------------------------------------------------------------
 
-int RegisterCommand(dbp_plugin_t* p, uint16_t cmd_id, uint32_t flags, dbp_handler_fn fn,
-                    dbp_order_key_fn order_key, void* user) {
-  Module* m = M(p);
+int AddCommand(Module* m, const CommandRegistration& registration) {
   if (!m->in_init()) {
     return DBP_E_STATE;
   }
-  if (fn == nullptr) {
-    return DBP_E_INVALID;
-  }
   for (const auto& c : m->commands()) {
-    if (c.cmd_id == cmd_id) {
+    if (c.cmd_id == registration.cmd_id) {
       return DBP_E_CONFLICT;
     }
   }
-  m->AddCommand(CommandRegistration{cmd_id, flags, fn, order_key, user});
+  m->AddCommand(registration);
   return DBP_OK;
+}
+
+int RegisterCommand(dbp_plugin_t* p, uint16_t cmd_id, uint32_t flags, dbp_handler_fn fn,
+                    dbp_order_key_fn order_key, void* user) {
+  if (fn == nullptr) {
+    return M(p)->in_init() ? DBP_E_INVALID : DBP_E_STATE;
+  }
+  return AddCommand(M(p), CommandRegistration{cmd_id, flags, fn, order_key, user});
+}
+
+int RegisterBatchCommand(dbp_plugin_t* p, uint16_t cmd_id, uint32_t flags, dbp_batch_handler_fn fn,
+                         dbp_order_key_fn order_key, uint32_t max_batch, uint32_t max_running,
+                         void* user) {
+  if (fn == nullptr || max_batch == 0) {
+    return M(p)->in_init() ? DBP_E_INVALID : DBP_E_STATE;
+  }
+  CommandRegistration registration{cmd_id, flags, nullptr, order_key, user};
+  registration.batch_fn = fn;
+  registration.max_batch = max_batch;
+  registration.max_running = max_running;
+  return AddCommand(M(p), registration);
 }
 
 int Subscribe(dbp_plugin_t* p, const char* event, dbp_event_fn fn, void* user) {
@@ -452,6 +468,7 @@ dbp_host_api_t MakeApi() {
   a.redis_reply_elements = &ReplyElements;
   a.redis_reply_element = &ReplyElement;
   a.redis_reply_free = &ReplyFree;
+  a.register_batch_command = &RegisterBatchCommand;
   return a;
 }
 
@@ -463,23 +480,36 @@ const dbp_host_api_t* HostApi() {
 }
 
 void RunHandler(RequestContext& ctx) {
-  const CommandEntry* entry = ctx.entry;
+  RequestContext* one = &ctx;
+  RunBatch(&one, 1);
+}
+
+void RunBatch(RequestContext* const* ctxs, size_t count) {
+  const CommandEntry* entry = ctxs[0]->entry;
   Module* m = entry->module;
-  Generation::RunScope scope(&ctx.generation);
+  // Every request of a batch has the same entry, hence the same generation.
+  Generation::RunScope scope(&ctxs[0]->generation);
   m->in_flight().fetch_add(1, std::memory_order_relaxed);
   uint64_t start = NowMicros();
-  entry->reg.fn(reinterpret_cast<dbp_request_t*>(&ctx), entry->reg.user);
+  if (entry->reg.batch_fn != nullptr) {
+    entry->reg.batch_fn(reinterpret_cast<dbp_request_t* const*>(ctxs), count, entry->reg.user);
+  } else {
+    entry->reg.fn(reinterpret_cast<dbp_request_t*>(ctxs[0]), entry->reg.user);
+  }
   uint64_t elapsed = NowMicros() - start;
   m->in_flight().fetch_sub(1, std::memory_order_relaxed);
   admin::CommandStats* stats = entry->stats;
-  stats->requests.fetch_add(1, std::memory_order_relaxed);
-  stats->latency.Observe(elapsed);
-  bool wants_reply = (entry->reg.flags & DBP_CMD_NO_REPLY) == 0;
-  if (wants_reply != ctx.replied) {
-    stats->errors.fetch_add(1, std::memory_order_relaxed);
-    m->logger().warn("cmd=0x{:04x} seq={} conn={}: handler {}", ctx.header.command_id,
-                     ctx.header.seq, ctx.conn_id,
-                     wants_reply ? "returned without replying" : "replied to a no-reply command");
+  const bool wants_reply = (entry->reg.flags & DBP_CMD_NO_REPLY) == 0;
+  for (size_t i = 0; i < count; ++i) {
+    const RequestContext& ctx = *ctxs[i];
+    stats->requests.fetch_add(1, std::memory_order_relaxed);
+    stats->latency.Observe(elapsed);
+    if (wants_reply != ctx.replied) {
+      stats->errors.fetch_add(1, std::memory_order_relaxed);
+      m->logger().warn("cmd=0x{:04x} seq={} conn={}: handler {}", ctx.header.command_id,
+                       ctx.header.seq, ctx.conn_id,
+                       wants_reply ? "returned without replying" : "replied to a no-reply command");
+    }
   }
 }
 

@@ -27,9 +27,12 @@ class LoadedLibrary;
 struct CommandRegistration {
   uint16_t cmd_id;
   uint32_t flags;
-  dbp_handler_fn fn;
+  dbp_handler_fn fn;  // null for a batch command
   dbp_order_key_fn order_key;
   void* user;
+  dbp_batch_handler_fn batch_fn = nullptr;  // non-null: a batch command (fn is null)
+  uint32_t max_batch = 1;
+  uint32_t max_running = 0;  // batches running at once; 0 = as many as there are workers
 };
 
 struct Subscription {

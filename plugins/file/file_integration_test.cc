@@ -1,11 +1,6 @@
 // file over the wire against a real dbproxyd and MariaDB: 0x0509 list, 0x050b add and 0x050c
 // delete of offline files in IMTransmitFile, with injection-shaped names and task ids.
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <chrono>
 #include <cstdint>
 #include <ctime>
@@ -19,6 +14,7 @@
 #include "IM.BaseDefine.pb.h"
 #include "IM.File.pb.h"
 #include "tests/support/daemon_process.h"
+#include "tests/support/http_get.h"
 #include "tests/support/test_database.h"
 #include "tests/support/test_redis.h"
 #include "tests/support/wire_client.h"
@@ -44,29 +40,6 @@ bool WaitFor(const std::function<bool()>& condition) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));  // polling, not synchronising
   }
   return condition();
-}
-
-// The value of dbproxy_plugin_events_total{module, name} on the metrics page; 0 if absent.
-double PluginCounter(uint16_t metrics_port, const std::string& module, const std::string& name) {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(metrics_port);
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  std::string page;
-  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0) {
-    std::string req = "GET /metrics HTTP/1.1\r\nHost: localhost\r\n\r\n";
-    (void)!write(fd, req.data(), req.size());
-    char buf[65536];
-    ssize_t n;
-    while ((n = read(fd, buf, sizeof(buf))) > 0) {
-      page.append(buf, static_cast<size_t>(n));
-    }
-  }
-  close(fd);
-  std::string key = "dbproxy_plugin_events_total{module=\"" + module + "\",name=\"" + name + "\"} ";
-  size_t at = page.find(key);
-  return at == std::string::npos ? 0 : std::stod(page.substr(at + key.size()));
 }
 
 class FileTest : public ::testing::Test {

@@ -6,10 +6,16 @@
 //   0x7009 publish: publishes "test.ping" and replies with the number of deliveries seen.
 //   0x700b call: calls the internal 0x70f1 and replies with its answer.
 //   0x70f1 internal: replies "internal:<body>"; not reachable from the network.
+//   0x7011 batch (a batch command, at most 8 per batch, ordered by the body's first byte):
+//          body "<letter><n>"; replies 0x7012 "<body>:<k>:<batch size>", where k counts the
+//          requests of that letter handled before this one.
+//   0x7013 call-batch: calls 0x7011 in-process with the body and replies 0x7014 with its answer.
 // Config: greeting (string, default "hi") is echoed by 0x700d.
 
 #include <atomic>
 #include <chrono>
+#include <mutex>
+#include <span>
 #include <string>
 #include <thread>
 
@@ -79,12 +85,43 @@ class TestEchoPlugin : public sdk::Plugin {
           0x700d, [this](sdk::Request& r) { (void)r.Reply(kService, 0x700e, greeting_); });
     }
     if (s.ok()) {
+      s = host.RegisterBatchCommand(
+          0x7011, [this](std::span<sdk::Request> batch) { HandleBatch(batch); }, kMaxBatch,
+          /*max_running=*/0, &FirstByteKey);
+    }
+    if (s.ok()) {
+      s = host.RegisterCommand(0x7013, [this](sdk::Request& r) {
+        std::string answer = "none";
+        sdk::Status c = host_->Call(
+            0x7011, r.body(), [&](uint16_t, std::string_view body) { answer = std::string(body); });
+        (void)r.Reply(kService, 0x7014, c.ok() ? answer : "call failed: " + c.message());
+      });
+    }
+    if (s.ok()) {
       s = host.Subscribe("test.ping", [this](std::string_view, std::string_view) { pings_++; });
     }
     return s;
   }
 
  private:
+  static constexpr uint32_t kMaxBatch = 8;
+
+  static uint64_t FirstByteKey(const uint8_t* body, size_t len, void*) {
+    return len == 0 ? 0 : 0x7011000000ull + body[0];
+  }
+
+  void HandleBatch(std::span<sdk::Request> batch) {
+    for (sdk::Request& r : batch) {
+      const std::string body(r.body());
+      int handled = 0;
+      if (!body.empty()) {
+        std::lock_guard<std::mutex> lock(mu_);
+        handled = handled_per_letter_[static_cast<unsigned char>(body[0])]++;
+      }
+      (void)r.Reply(kService, 0x7012, sdk::StrCat(body, ":", handled, ":", batch.size()));
+    }
+  }
+
   void Lookup(sdk::Request& r) {
     std::string id(r.body());
     std::string name = "?";
@@ -108,6 +145,8 @@ class TestEchoPlugin : public sdk::Plugin {
   sdk::Host* host_ = nullptr;
   std::string greeting_;
   std::atomic<int> pings_{0};
+  std::mutex mu_;
+  int handled_per_letter_[256] = {};  // guarded by mu_
 };
 
 }  // namespace

@@ -30,7 +30,7 @@ extern "C" {
 #endif
 
 #define DBP_ABI_MAJOR 1
-#define DBP_ABI_MINOR 0
+#define DBP_ABI_MINOR 1
 
 /* The one symbol a plugin exports. */
 #define DBP_PLUGIN_ENTRY_SYMBOL "dbp_plugin_entry"
@@ -81,6 +81,14 @@ typedef void (*dbp_handler_fn)(dbp_request_t* req, void* user);
  * key to keep unrelated commands apart. Called on the loop thread: must be fast and must
  * not block. */
 typedef uint64_t (*dbp_order_key_fn)(const uint8_t* body, size_t len, void* user);
+
+/* Handles 1..max_batch requests of one batch command at once (ABI 1.1). reqs[0..count)
+ * are the requests a worker found ready when it became free, from any connections; requests
+ * with the same order key appear in arrival order, and a key's later requests start only
+ * after this call returns. Each request is handled as by dbp_handler_fn: valid until the
+ * handler returns, reply() exactly once each (unless DBP_CMD_NO_REPLY). The array itself
+ * belongs to the host and lives for the call only. Called on a worker thread. */
+typedef void (*dbp_batch_handler_fn)(dbp_request_t* const* reqs, size_t count, void* user);
 
 /* Receives an event published by any module of the same generation. Runs synchronously on
  * the publisher's thread; data lives for the call only. */
@@ -295,6 +303,23 @@ typedef struct dbp_host_api {
   size_t (*redis_reply_elements)(const dbp_redis_reply_t* r);
   const dbp_redis_reply_t* (*redis_reply_element)(const dbp_redis_reply_t* r, size_t i);
   void (*redis_reply_free)(dbp_redis_reply_t* r); /* top-level replies only; may be NULL */
+
+  /* ---- ABI 1.1 */
+
+  /* Registers a batch command: like register_command, but the host may hand several of
+   * its queued requests to one call of fn (see dbp_batch_handler_fn), so a module can serve
+   * them with one storage round trip or one transaction. A batch never mixes generations
+   * or commands. At most max_running batches of the command run at once (0 = no cap
+   * beyond the worker count); while the cap is reached its requests wait, other commands'
+   * requests pass them, and the next batch takes all that queued meanwhile -- group
+   * commit. In-process call() of the command runs fn with one request, outside the cap.
+   * Returns:   as register_command; DBP_E_INVALID if fn is NULL or max_batch is 0.
+   * Ownership: user is borrowed; it must stay valid until shutdown returns.
+   * Lifetime:  as register_command. order_key may be NULL.
+   * Thread:    init only. NULL in hosts older than ABI 1.1. */
+  int (*register_batch_command)(dbp_plugin_t* p, uint16_t cmd_id, uint32_t flags,
+                                dbp_batch_handler_fn fn, dbp_order_key_fn order_key,
+                                uint32_t max_batch, uint32_t max_running, void* user);
 } dbp_host_api_t;
 
 /* ---- The plugin's descriptor ---------------------------------------------------- */

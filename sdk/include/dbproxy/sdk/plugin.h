@@ -5,15 +5,18 @@
 // logs through sdk::Host. Exceptions never cross the ABI: the trampolines here catch them.
 
 #include <charconv>
+#include <cstddef>
 #include <cstdint>
 #include <deque>
 #include <exception>
 #include <functional>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <type_traits>
 #include <utility>
+#include <vector>
 
 #include "dbproxy/abi.h"
 #include "dbproxy/sdk/mysql.h"
@@ -87,6 +90,9 @@ class Request {
 };
 
 using Handler = std::function<void(Request&)>;
+// A batch command's handler: the requests of one batch, in an order that keeps each order
+// key's arrival order. Each must be replied to exactly once; the span lives for the call.
+using BatchHandler = std::function<void(std::span<Request> requests)>;
 using EventHandler = std::function<void(std::string_view event, std::string_view data)>;
 using TimerHandler = std::function<void()>;
 using CallReply = std::function<void(uint16_t cmd_id, std::string_view body)>;
@@ -109,6 +115,24 @@ class Host {
     handlers_.push_back(BoundHandler{this, std::move(fn)});
     return Check(api_->register_command(p_, cmd_id, flags, &Host::HandlerTrampoline, order_key,
                                         &handlers_.back()));
+  }
+  // A command whose queued requests the host may pass several at a time (up to max_batch)
+  // to fn, with at most max_running batches at once (0 = no cap): see
+  // register_batch_command in abi.h. On a host older than ABI 1.1 (which never loads a
+  // plugin built against 1.1, but may be reached through a mislabelled build) the command
+  // is registered as a plain one and fn sees batches of one.
+  Status RegisterBatchCommand(uint16_t cmd_id, BatchHandler fn, uint32_t max_batch,
+                              uint32_t max_running, dbp_order_key_fn order_key = nullptr,
+                              uint32_t flags = 0) {
+    batch_handlers_.push_back(BoundBatchHandler{this, std::move(fn)});
+    void* user = &batch_handlers_.back();
+    if (api_->struct_size < offsetof(dbp_host_api_t, register_batch_command) + sizeof(void*) ||
+        api_->register_batch_command == nullptr) {
+      return Check(
+          api_->register_command(p_, cmd_id, flags, &Host::BatchOfOneTrampoline, order_key, user));
+    }
+    return Check(api_->register_batch_command(p_, cmd_id, flags, &Host::BatchTrampoline, order_key,
+                                              max_batch, max_running, user));
   }
   Status Subscribe(const char* event, EventHandler fn) {
     events_.push_back(BoundEvent{this, std::move(fn)});
@@ -207,6 +231,26 @@ class Host {
       bound->host->ReportException("command handler");
     }
   }
+  struct BoundBatchHandler {
+    Host* host;
+    BatchHandler fn;
+  };
+  static void BatchTrampoline(dbp_request_t* const* reqs, size_t count, void* user) {
+    auto* bound = static_cast<BoundBatchHandler*>(user);
+    std::vector<Request> requests;
+    requests.reserve(count);
+    for (size_t i = 0; i < count; ++i) {
+      requests.emplace_back(bound->host->api_, reqs[i]);
+    }
+    try {
+      bound->fn(std::span<Request>(requests));
+    } catch (...) {
+      bound->host->ReportException("batch command handler");
+    }
+  }
+  static void BatchOfOneTrampoline(dbp_request_t* req, void* user) {
+    BatchTrampoline(&req, 1, user);
+  }
   struct BoundEvent {
     Host* host;
     EventHandler fn;
@@ -258,6 +302,7 @@ class Host {
   dbp_plugin_t* p_;
   // deques keep element addresses stable: the host holds pointers to them.
   std::deque<BoundHandler> handlers_;
+  std::deque<BoundBatchHandler> batch_handlers_;
   std::deque<BoundEvent> events_;
   std::deque<BoundTimer> timers_;
 };
