@@ -7,12 +7,17 @@
 #include <cstdint>
 #include <cstring>
 #include <optional>
+#include <string>
 #include <string_view>
+#include <vector>
 
 namespace dbproxy::plugins::events {
 
-// Published by the message module after a message row is committed, with no pooled
-// connection held. Subscribers: unread (counters), session (recent sessions).
+// Published by the message module after message rows are committed, with no pooled
+// connection held. The payload is one or more MessageStored records back to back: the
+// messages committed together in one transaction (one batch), in the order they were
+// numbered, so subscribers can update their storage for all of them in one round trip.
+// Subscribers: unread (counters), session (recent sessions).
 inline constexpr const char* kMessageStored = "message.stored";
 
 struct MessageStored {
@@ -41,6 +46,28 @@ inline std::optional<MessageStored> DecodeMessageStored(std::string_view data) {
     return std::nullopt;
   }
   return e;
+}
+
+// A batch payload: the records' bytes back to back.
+inline std::string EncodeBatch(const std::vector<MessageStored>& batch) {
+  return std::string(reinterpret_cast<const char*>(batch.data()),
+                     batch.size() * sizeof(MessageStored));
+}
+
+// Every record of a payload; nullopt if the payload is empty, not a whole number of
+// records, or any record has an unknown version (nothing is half-read).
+inline std::optional<std::vector<MessageStored>> DecodeMessagesStored(std::string_view data) {
+  if (data.empty() || data.size() % sizeof(MessageStored) != 0) {
+    return std::nullopt;
+  }
+  std::vector<MessageStored> out(data.size() / sizeof(MessageStored));
+  std::memcpy(out.data(), data.data(), data.size());
+  for (const MessageStored& e : out) {
+    if (e.version != 1) {
+      return std::nullopt;
+    }
+  }
+  return out;
 }
 
 }  // namespace dbproxy::plugins::events

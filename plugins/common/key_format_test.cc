@@ -1,5 +1,9 @@
 #include "plugins/common/key_format.h"
 
+#include <string>
+#include <string_view>
+#include <vector>
+
 #include <gtest/gtest.h>
 
 #include "plugins/common/events.h"
@@ -30,6 +34,59 @@ TEST(Events, MessageStoredRoundTripsAndRejectsOtherSizes) {
   ASSERT_TRUE(back.has_value());
   EXPECT_EQ(77u, back->msg_id);
   EXPECT_FALSE(events::DecodeMessageStored("short").has_value());
+}
+
+TEST(Events, MessageStoredBatchRoundTripsInOrder) {
+  std::vector<events::MessageStored> batch(3);
+  for (uint32_t i = 0; i < 3; ++i) {
+    batch[i].session_type = 1 + i % 2;
+    batch[i].from_user_id = 10 + i;
+    batch[i].to_id = 20 + i;
+    batch[i].msg_id = 30 + i;
+    batch[i].msg_type = 1;
+    batch[i].create_time = 40 + i;
+    batch[i].relate_id = 50 + i;
+    batch[i].stored_at = 60 + i;
+  }
+  std::string payload = events::EncodeBatch(batch);
+  ASSERT_EQ(3 * sizeof(events::MessageStored), payload.size());
+
+  auto back = events::DecodeMessagesStored(payload);
+
+  ASSERT_TRUE(back.has_value());
+  ASSERT_EQ(3u, back->size());
+  for (uint32_t i = 0; i < 3; ++i) {
+    const events::MessageStored& e = (*back)[i];
+    EXPECT_EQ(1u, e.version);
+    EXPECT_EQ(1 + i % 2, e.session_type);
+    EXPECT_EQ(10 + i, e.from_user_id);
+    EXPECT_EQ(20 + i, e.to_id);
+    EXPECT_EQ(30 + i, e.msg_id);
+    EXPECT_EQ(40 + i, e.create_time);
+    EXPECT_EQ(50 + i, e.relate_id);
+    EXPECT_EQ(60 + i, e.stored_at);
+  }
+  // A single record (what Encode publishes) is a batch of one; a batch is not one record.
+  auto one = events::DecodeMessagesStored(events::Encode(batch[1]));
+  ASSERT_TRUE(one.has_value());
+  ASSERT_EQ(1u, one->size());
+  EXPECT_EQ(31u, (*one)[0].msg_id);
+  EXPECT_FALSE(events::DecodeMessageStored(payload).has_value());
+}
+
+TEST(Events, MessageStoredBatchRejectsBadPayloadsAsAWhole) {
+  std::vector<events::MessageStored> batch(2);
+  std::string payload = events::EncodeBatch(batch);
+  EXPECT_FALSE(events::DecodeMessagesStored("").has_value());
+  EXPECT_FALSE(events::DecodeMessagesStored(events::EncodeBatch({})).has_value());
+  EXPECT_FALSE(events::DecodeMessagesStored(payload + "x").has_value());
+  EXPECT_FALSE(events::DecodeMessagesStored(std::string_view(payload).substr(0, payload.size() - 1))
+                   .has_value());
+  batch[1].version = 2;
+  EXPECT_FALSE(events::DecodeMessagesStored(events::EncodeBatch(batch)).has_value())
+      << "one record of an unknown version rejects the whole payload";
+  batch[1].version = 1;
+  EXPECT_TRUE(events::DecodeMessagesStored(events::EncodeBatch(batch)).has_value());
 }
 
 TEST(Membership, AnswerRoundTrips) {

@@ -21,6 +21,8 @@ sdk::Result<Config> LoadConfig(sdk::Host& host) {
       {"max_msg_bytes", &config.max_msg_bytes, kMaxMsgBytesLimit},
       {"max_msg_cnt", &config.max_msg_cnt, kMaxMsgCntLimit},
       {"max_msg_ids", &config.max_msg_ids, kMaxMsgIdsLimit},
+      {"send_batch_max", &config.send_batch_max, kSendBatchMaxLimit},
+      {"send_concurrency", &config.send_concurrency, kSendConcurrencyLimit},
   };
   for (const Key& key : keys) {
     sdk::Result<int64_t> raw = host.ConfigInt(key.name, *key.field);

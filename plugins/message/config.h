@@ -18,11 +18,19 @@ struct Config {
   uint32_t max_msg_cnt = 100;
   // Most ids one CID_MSG_GET_BY_MSG_ID_REQ looks up (the rest of the list is ignored).
   uint32_t max_msg_ids = 100;
+  // Group commit of CID_MSG_DATA: most sends stored in one transaction, and how many such
+  // transactions run at once. Fewer, larger transactions beat many small ones on a
+  // database with few cores (each COMMIT is a log flush); raise send_concurrency for a
+  // database server with many.
+  uint32_t send_batch_max = 128;
+  uint32_t send_concurrency = 4;
 };
 
 // Bounds of each key, inclusive.
 inline constexpr int64_t kMaxMsgBytesLimit = 16384;  // 4096 characters of up to 4 bytes
 inline constexpr int64_t kMaxMsgCntLimit = 1000;
+inline constexpr int64_t kSendBatchMaxLimit = 1024;
+inline constexpr int64_t kSendConcurrencyLimit = 256;
 inline constexpr int64_t kMaxMsgIdsLimit = 1000;
 
 // Reads every key through the host and checks its range.

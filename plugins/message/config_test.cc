@@ -48,15 +48,23 @@ TEST_F(ConfigTest, DefaultsWhenNothingIsSet) {
   EXPECT_EQ(config->max_msg_bytes, 4096u);
   EXPECT_EQ(config->max_msg_cnt, 100u);
   EXPECT_EQ(config->max_msg_ids, 100u);
+  EXPECT_EQ(config->send_batch_max, 128u);
+  EXPECT_EQ(config->send_concurrency, 4u);
 }
 
 TEST_F(ConfigTest, ReadsEveryKey) {
-  values = {{"max_msg_bytes", 100}, {"max_msg_cnt", 7}, {"max_msg_ids", 1000}};
+  values = {{"max_msg_bytes", 100},
+            {"max_msg_cnt", 7},
+            {"max_msg_ids", 1000},
+            {"send_batch_max", 1},
+            {"send_concurrency", 256}};
   auto config = Load();
   ASSERT_TRUE(config.ok()) << config.status().message();
   EXPECT_EQ(config->max_msg_bytes, 100u);
   EXPECT_EQ(config->max_msg_cnt, 7u);
   EXPECT_EQ(config->max_msg_ids, 1000u);
+  EXPECT_EQ(config->send_batch_max, 1u);
+  EXPECT_EQ(config->send_concurrency, 256u);
 }
 
 TEST_F(ConfigTest, RejectsZeroMsgCntWithTheExactMessage) {
@@ -77,6 +85,16 @@ TEST_F(ConfigTest, RejectsNegativeAndTooLargeValues) {
   config = Load();
   ASSERT_FALSE(config.ok());
   EXPECT_EQ(config.status().message(), "max_msg_ids must be between 1 and 1000, got 1001");
+
+  values = {{"send_batch_max", 0}};
+  config = Load();
+  ASSERT_FALSE(config.ok());
+  EXPECT_EQ(config.status().message(), "send_batch_max must be between 1 and 1024, got 0");
+
+  values = {{"send_concurrency", 257}};
+  config = Load();
+  ASSERT_FALSE(config.ok());
+  EXPECT_EQ(config.status().message(), "send_concurrency must be between 1 and 256, got 257");
 }
 
 TEST_F(ConfigTest, SchemaDeclaresExactlyTheKeysRead) {

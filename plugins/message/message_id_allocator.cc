@@ -4,21 +4,24 @@
 #include <limits>
 
 #include "plugins/common/key_format.h"
-#include "plugins/message/message_store.h"
 
 namespace dbproxy::plugins::message {
 namespace {
 
-// SET key id if the stored value is missing, not a number, or lower. One script, so no
-// other writer can slip in between the read and the write.
+// For each i: SET KEYS[i] ARGV[i] if the stored value is missing, not a number, or lower.
+// One script, so no other writer can slip in between a read and its write.
 constexpr std::string_view kRaiseScript =
-    "local v = tonumber(redis.call('GET', KEYS[1])) "
-    "if v == nil or v < tonumber(ARGV[1]) then redis.call('SET', KEYS[1], ARGV[1]) return 1 end "
-    "return 0";
+    "for i, key in ipairs(KEYS) do "
+    "local v = tonumber(redis.call('GET', key)) "
+    "if v == nil or v < tonumber(ARGV[i]) then redis.call('SET', key, ARGV[i]) end "
+    "end return 0";
 
 // Why a Redis call failed, for the log line.
 std::string Describe(sdk::Result<sdk::RedisReply>& reply) {
-  return reply.ok() ? std::string(reply.value().str()) : reply.status().message();
+  if (!reply.ok()) {
+    return reply.status().message();
+  }
+  return reply->is_error() ? std::string(reply->str()) : "unexpected reply";
 }
 
 }  // namespace
@@ -48,70 +51,56 @@ std::optional<uint64_t> ParseCounter(std::string_view text) {
   return value;
 }
 
-sdk::Result<uint32_t> MessageIdAllocator::NextSingleId(sdk::MysqlConn& conn,
-                                                       uint32_t relate_id) const {
-  sdk::Result<uint64_t> stored = store::MaxRelationMsgId(conn, relate_id);
-  if (!stored.ok()) {
-    return stored.status();
+std::vector<uint64_t> MessageIdCounters::Read(const std::vector<std::string>& keys) const {
+  std::vector<uint64_t> values(keys.size(), 0);
+  if (keys.empty()) {
+    return values;
   }
-  return Next(*stored, keys::RelationMsgId(relate_id));
-}
-
-sdk::Result<uint32_t> MessageIdAllocator::NextGroupId(sdk::MysqlConn& conn,
-                                                      uint32_t group_id) const {
-  sdk::Result<uint64_t> stored = store::MaxGroupMsgId(conn, group_id);
-  if (!stored.ok()) {
-    return stored.status();
-  }
-  return Next(*stored, keys::GroupMsgId(group_id));
-}
-
-sdk::Result<uint32_t> MessageIdAllocator::Next(uint64_t stored_max,
-                                               const std::string& counter_key) const {
-  const uint64_t counter = ReadCounter(counter_key);
-  std::optional<uint32_t> next = NextMsgId(stored_max, counter);
-  if (!next) {
-    return sdk::Status(DBP_E_INVALID,
-                       sdk::StrCat("msgId space exhausted for ", counter_key, " (stored ",
-                                   stored_max, ", counter ", counter, ")"));
-  }
-  return *next;
-}
-
-uint64_t MessageIdAllocator::ReadCounter(const std::string& key) const {
-  auto reply = host_.RedisInstance(keys::kUnreadInstance).Command({"GET", key});
-  if (!reply.ok() || reply->is_error()) {
-    host_.Warn("cannot read ", key, " (", Describe(reply), "); msgId taken from MySQL alone");
+  std::vector<std::string_view> argv;
+  argv.reserve(keys.size() + 1);
+  argv.emplace_back("MGET");
+  argv.insert(argv.end(), keys.begin(), keys.end());
+  auto reply = host_.RedisInstance(keys::kUnreadInstance).Command(argv.data(), argv.size());
+  if (!reply.ok() || reply->is_error() || reply->size() != keys.size()) {
+    host_.Warn("cannot read ", keys.size(), " msgId counters (", Describe(reply),
+               "); msgIds taken from MySQL alone");
     host_.Count("msg_id_counter_read_failures");
-    return 0;
+    return values;
   }
-  if (reply->is_nil()) {
-    return 0;
+  for (size_t i = 0; i < keys.size(); ++i) {
+    sdk::RedisValue v = (*reply)[i];
+    if (v.is_nil()) {
+      continue;
+    }
+    std::optional<uint64_t> value = ParseCounter(v.str());
+    if (!value) {
+      host_.Warn(keys[i], " holds '", v.str(), "', not a number; msgId taken from MySQL alone");
+      host_.Count("msg_id_counter_read_failures");
+      continue;
+    }
+    values[i] = *value;
   }
-  std::optional<uint64_t> value = ParseCounter(reply->str());
-  if (!value) {
-    host_.Warn(key, " holds '", reply->str(), "', not a number; msgId taken from MySQL alone");
-    host_.Count("msg_id_counter_read_failures");
-    return 0;
-  }
-  return *value;
+  return values;
 }
 
-void MessageIdAllocator::RaiseSingleCounter(uint32_t relate_id, uint32_t id) const {
-  RaiseCounter(keys::RelationMsgId(relate_id), id);
-}
-
-void MessageIdAllocator::RaiseGroupCounter(uint32_t group_id, uint32_t id) const {
-  RaiseCounter(keys::GroupMsgId(group_id), id);
-}
-
-void MessageIdAllocator::RaiseCounter(const std::string& key, uint32_t id) const {
-  const std::string value = keys::Num(id);
-  auto reply =
-      host_.RedisInstance(keys::kUnreadInstance).Command({"EVAL", kRaiseScript, "1", key, value});
+void MessageIdCounters::Raise(const std::vector<std::string>& keys,
+                              const std::vector<uint32_t>& ids) const {
+  if (keys.empty()) {
+    return;
+  }
+  std::vector<std::string> values;
+  values.reserve(ids.size());
+  for (uint32_t id : ids) {
+    values.push_back(keys::Num(id));
+  }
+  const std::string key_count = keys::Num(static_cast<uint32_t>(keys.size()));
+  std::vector<std::string_view> argv = {"EVAL", kRaiseScript, key_count};
+  argv.insert(argv.end(), keys.begin(), keys.end());
+  argv.insert(argv.end(), values.begin(), values.end());
+  auto reply = host_.RedisInstance(keys::kUnreadInstance).Command(argv.data(), argv.size());
   if (!reply.ok() || reply->is_error()) {
-    host_.Warn("cannot raise ", key, " to ", id, " (", Describe(reply),
-               "); the next id still follows MySQL");
+    host_.Warn("cannot raise ", keys.size(), " msgId counters (first ", keys.front(), " to ",
+               ids.front(), "): ", Describe(reply), "; the next ids still follow MySQL");
     host_.Count("msg_id_counter_write_failures");
   }
 }

@@ -4,6 +4,8 @@
 // stores the message, while that transaction holds the conversation's lock (the relation row
 // or the IMGroup row, FOR UPDATE), as
 //   1 + max(highest msgId stored for the conversation, Redis counter)
+// (and the following messages of the same conversation in that transaction take the ids
+// after it, in order)
 // so an id is never reused, never skipped by a failure (a rolled-back insert leaves nothing
 // behind), and continues after the stored maximum when Redis lost its counter (W6-W8).
 // After COMMIT the Redis counter TeamTalk keeps (unread: msg_id_<rid>, group_msg_id_<gid>)
@@ -16,6 +18,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "dbproxy/sdk.h"
 
@@ -28,30 +31,23 @@ std::optional<uint32_t> NextMsgId(uint64_t stored_max, uint64_t counter);
 // ever handed out below 1); nullopt for anything that is not an integer.
 std::optional<uint64_t> ParseCounter(std::string_view text);
 
-class MessageIdAllocator {
+// The Redis side of the id scheme: TeamTalk's counters msg_id_<rid> / group_msg_id_<gid> in
+// the "unread" instance. Each call is one Redis round trip for any number of counters.
+class MessageIdCounters {
  public:
-  // host must outlive the allocator.
-  explicit MessageIdAllocator(const sdk::Host& host) : host_(host) {}
+  // host must outlive the object.
+  explicit MessageIdCounters(const sdk::Host& host) : host_(host) {}
 
-  // The id the next message of the relation / group gets.
-  // Returns: the id; the MySQL error; DBP_E_INVALID if the ids of the conversation ran out.
-  // Redis being unreachable is not an error: MySQL alone then decides (logged, counted).
-  // REQUIRES: conn is in the transaction that holds the conversation's lock.
-  sdk::Result<uint32_t> NextSingleId(sdk::MysqlConn& conn, uint32_t relate_id) const;
-  sdk::Result<uint32_t> NextGroupId(sdk::MysqlConn& conn, uint32_t group_id) const;
+  // The counters' values, in the order of keys: 0 where a key is missing, holds no number,
+  // or Redis cannot be read (MySQL alone then decides; logged and counted).
+  std::vector<uint64_t> Read(const std::vector<std::string>& keys) const;
 
-  // Raises the Redis counter to id unless it is already higher (one EVAL). Failures are
-  // logged and counted: the next allocation reads MySQL anyway.
-  // REQUIRES: the message with this id is committed.
-  void RaiseSingleCounter(uint32_t relate_id, uint32_t id) const;
-  void RaiseGroupCounter(uint32_t group_id, uint32_t id) const;
+  // Raises each counter to its id unless it is already higher (one EVAL for all). Failures
+  // are logged and counted: the next allocation reads MySQL anyway.
+  // REQUIRES: the messages with these ids are committed; keys.size() == ids.size().
+  void Raise(const std::vector<std::string>& keys, const std::vector<uint32_t>& ids) const;
 
  private:
-  sdk::Result<uint32_t> Next(uint64_t stored_max, const std::string& counter_key) const;
-  // The counter's value; 0 when the key is missing or Redis cannot be read.
-  uint64_t ReadCounter(const std::string& key) const;
-  void RaiseCounter(const std::string& key, uint32_t id) const;
-
   const sdk::Host& host_;
 };
 

@@ -20,6 +20,7 @@
 #include "IM.BaseDefine.pb.h"
 #include "IM.Message.pb.h"
 #include "tests/support/daemon_process.h"
+#include "tests/support/http_get.h"
 #include "tests/support/tcp_proxy.h"
 #include "tests/support/test_database.h"
 #include "tests/support/test_env.h"
@@ -523,6 +524,27 @@ TEST_F(MessageTest, RevivesADeletedRelationInsteadOfCreatingAnother) {
   EXPECT_EQ(Count("SELECT status FROM IMRelationShip WHERE id = " + std::to_string(rid)), "0");
 }
 
+TEST_F(MessageTest, IdsContinueAfterDeletedAndForeignStatusRowsWithoutTheCounter) {
+  // Rows any status may hold the highest msgId: deleted ones (1), and values neither
+  // TeamTalk nor dbproxy writes (7 here). With the Redis counter gone, only MySQL knows.
+  auto [a, b] = NewPair();
+  ASSERT_EQ(Send(Msg(a, b, "1")), 1u);
+  const uint32_t rid = RelationId(a, b);
+  const std::string insert = "INSERT INTO " + MessageTable(rid) +
+                             " (relateId, fromId, toId, msgId, content, type, status, created, "
+                             "updated) VALUES (" +
+                             std::to_string(rid) + ", " + std::to_string(a) + ", " +
+                             std::to_string(b) + ", ";
+  db().Exec(insert + "40, 'deleted', 1, 1, 1, 1)");
+  redis().Command(unread_db(), "DEL", "msg_id_" + std::to_string(rid));
+  EXPECT_EQ(Send(Msg(a, b, "after a deleted row")), 41u);
+
+  db().Exec(insert + "90, 'foreign', 1, 7, 1, 1)");
+  redis().Command(unread_db(), "DEL", "msg_id_" + std::to_string(rid));
+  EXPECT_EQ(Send(Msg(b, a, "after a foreign status")), 91u);
+  EXPECT_EQ(Send(Msg(a, b, "and on")), 92u);
+}
+
 // ---- CID_MSG_DATA failures: always an answer, msg_id 0, nothing stored
 
 class MessageRejectTest : public MessageTest {
@@ -1016,6 +1038,206 @@ TEST_F(MessageGroupTest, ReadsNeedMembershipAndStartAtTheJoinTime) {
 
   EXPECT_EQ(Latest(1, 2, gid), 2u);
   EXPECT_EQ(Latest(4, 2, gid), 0u);  // W17: non-members learn nothing
+}
+
+// ---- Group commit: a daemon with ONE worker, so frames sent back to back queue up behind
+// the first and reach the module as batches (one transaction each).
+
+class MessageBatchTest : public MessageGroupTest {
+ protected:
+  static void SetUpTestSuite() {
+    if (!kHaveGroupMember || shared == nullptr || batch_daemon_ != nullptr) {
+      return;
+    }
+    batch_daemon_ = new DaemonProcess();
+    DaemonOptions options;
+    options.plugins = {"message", "group_member"};
+    options.workers = 1;
+    if (!batch_daemon_->Start(db(), redis(), options)) {
+      delete batch_daemon_;
+      batch_daemon_ = nullptr;
+    }
+  }
+  static void TearDownTestSuite() {
+    delete batch_daemon_;
+    batch_daemon_ = nullptr;
+  }
+
+  void SetUp() override {
+    if (!kHaveGroupMember) {
+      GTEST_SKIP() << "plugins/group_member is not in the tree yet";
+    }
+    ASSERT_NE(batch_daemon_, nullptr) << "dbproxyd with one worker did not start";
+    ASSERT_TRUE(client_.Connect(batch_daemon_->port()));
+  }
+
+  // Sends every message without waiting for answers, then collects them (in any order).
+  // Returns the msg_id answered for each message; UINT32_MAX where none came.
+  std::vector<uint32_t> SendBackToBack(const std::vector<IMMsgData>& msgs) {
+    std::string frames;
+    for (size_t i = 0; i < msgs.size(); ++i) {
+      frames += WireClient::EncodeFrame(WireClient::MakeFrame(
+          kSidMsg, kMsgData, static_cast<uint16_t>(i + 1), msgs[i].SerializeAsString()));
+    }
+    EXPECT_TRUE(client_.SendRaw(frames));  // one write: they queue up together
+    std::vector<uint32_t> ids(msgs.size(), UINT32_MAX);
+    for (size_t answered = 0; answered < msgs.size(); ++answered) {
+      std::optional<Frame> frame = client_.ReadFrame(kCallTimeoutMs, /*skip_heartbeats=*/true);
+      if (!frame) {
+        ADD_FAILURE() << "only " << answered << " of " << msgs.size() << " answers came";
+        break;
+      }
+      IMMsgData echo;
+      EXPECT_TRUE(echo.ParseFromString(frame->body));
+      EXPECT_EQ(frame->command_id, kMsgData);
+      if (frame->seq >= 1 && frame->seq <= msgs.size()) {
+        EXPECT_EQ(echo.msg_data(), msgs[frame->seq - 1].msg_data()) << "seq " << frame->seq;
+        ids[frame->seq - 1] = echo.msg_id();
+      } else {
+        ADD_FAILURE() << "answer with unknown seq " << frame->seq;
+      }
+    }
+    return ids;
+  }
+
+  static int64_t Counter(const char* name) {
+    return PluginCounter(batch_daemon_->metrics_port(), "message", name);
+  }
+
+  // The contents stored for a relation, in msgId order.
+  static std::vector<std::string> StoredContents(uint32_t relate_id) {
+    std::vector<std::string> out;
+    for (const TestDatabase::Row& row :
+         db().Query("SELECT content FROM " + MessageTable(relate_id) +
+                    " WHERE relateId = " + std::to_string(relate_id) + " ORDER BY msgId")) {
+      out.push_back(row[0].value_or("NULL"));
+    }
+    return out;
+  }
+
+  static DaemonProcess* batch_daemon_;
+};
+
+DaemonProcess* MessageBatchTest::batch_daemon_ = nullptr;
+
+TEST_F(MessageBatchTest, QueuedSendsShareCommitsAndKeepEveryConversationsOrder) {
+  constexpr int kPairs = 30;
+  constexpr int kPerPair = 4;
+  constexpr uint32_t kGroupMessages = 40;
+  std::vector<std::pair<uint32_t, uint32_t>> pairs;
+  for (int p = 0; p < kPairs; ++p) {
+    pairs.push_back(NewPair());  // new pairs: the batch creates their relations
+  }
+  const uint32_t gid = NewGroup({1, 2, 3, 4, 5});
+
+  // Round-robin: message k of every pair (alternating direction), then a group message.
+  std::vector<IMMsgData> msgs;
+  std::vector<size_t> group_positions;
+  for (int k = 0; k < kPerPair; ++k) {
+    for (int p = 0; p < kPairs; ++p) {
+      auto [a, b] = pairs[p];
+      const std::string text = "p" + std::to_string(p) + "m" + std::to_string(k);
+      msgs.push_back(k % 2 == 0 ? Msg(a, b, text) : Msg(b, a, text));
+      if (p % 3 == 0) {
+        group_positions.push_back(msgs.size());
+        msgs.push_back(Msg(1 + static_cast<uint32_t>(msgs.size() % 5), gid,
+                           "g" + std::to_string(group_positions.size()), kGroupText));
+      }
+    }
+  }
+  ASSERT_EQ(group_positions.size(), kGroupMessages);
+  const int64_t batches_before = Counter("send_batches");
+  const int64_t stored_before = Counter("messages_stored");
+
+  const std::vector<uint32_t> ids = SendBackToBack(msgs);
+
+  // Each pair: ids 1..4 in the order sent, one relation, rows in that order.
+  for (int p = 0; p < kPairs; ++p) {
+    auto [a, b] = pairs[p];
+    std::vector<uint32_t> got;
+    std::vector<std::string> sent;
+    for (size_t i = 0; i < msgs.size(); ++i) {
+      if (msgs[i].msg_type() == kText &&
+          std::min(msgs[i].from_user_id(), msgs[i].to_session_id()) == a) {
+        got.push_back(ids[i]);
+        sent.push_back(msgs[i].msg_data());
+      }
+    }
+    EXPECT_EQ(got, OneTo(kPerPair)) << "pair " << p;
+    EXPECT_EQ(RelationCount(a, b), "1") << "pair " << p;
+    const uint32_t rid = RelationId(a, b);
+    EXPECT_EQ(StoredIds(rid), OneTo(kPerPair)) << "pair " << p;
+    EXPECT_EQ(StoredContents(rid), sent) << "pair " << p;
+    EXPECT_EQ(RedisGet("msg_id_" + std::to_string(rid)).str, std::to_string(kPerPair));
+  }
+  // The group: ids 1..40 in the order sent.
+  std::vector<uint32_t> group_ids;
+  for (size_t pos : group_positions) {
+    group_ids.push_back(ids[pos]);
+  }
+  EXPECT_EQ(group_ids, OneTo(kGroupMessages));
+  EXPECT_EQ(GroupStoredIds(gid), OneTo(kGroupMessages));
+  EXPECT_EQ(RedisGet("group_msg_id_" + std::to_string(gid)).str, std::to_string(kGroupMessages));
+
+  // Every message was stored, with fewer commits than messages.
+  EXPECT_EQ(Counter("messages_stored") - stored_before, static_cast<int64_t>(msgs.size()));
+  const int64_t batches = Counter("send_batches") - batches_before;
+  EXPECT_GT(batches, 0);
+  EXPECT_LT(batches, static_cast<int64_t>(msgs.size()) / 2) << "sends were not batched";
+}
+
+TEST_F(MessageBatchTest, AStatementTheServerRefusesFailsOnlyTheMessageThatCausedIt) {
+  // A trigger that makes the server refuse one row, as a constraint or a full disk would.
+  struct Triggers {
+    Triggers() {
+      for (int shard = 0; shard < 8; ++shard) {
+        db().Exec("CREATE TRIGGER refuse_poison_" + std::to_string(shard) +
+                  " BEFORE INSERT ON IMMessage_" + std::to_string(shard) +
+                  " FOR EACH ROW BEGIN IF NEW.content = 'poison' THEN "
+                  "SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'poisoned row'; END IF; END");
+      }
+    }
+    ~Triggers() {
+      for (int shard = 0; shard < 8; ++shard) {
+        db().Exec("DROP TRIGGER IF EXISTS refuse_poison_" + std::to_string(shard));
+      }
+    }
+  } triggers;
+
+  constexpr int kPairs = 10;
+  std::vector<std::pair<uint32_t, uint32_t>> pairs;
+  for (int p = 0; p < kPairs; ++p) {
+    pairs.push_back(NewPair());
+  }
+  std::vector<IMMsgData> msgs;
+  size_t poison_at = 0;
+  for (int k = 0; k < 3; ++k) {
+    for (int p = 0; p < kPairs; ++p) {
+      const bool poison = k == 2 && p == 4;  // late, so it shares a batch with others
+      if (poison) {
+        poison_at = msgs.size();
+      }
+      msgs.push_back(
+          Msg(pairs[p].first, pairs[p].second, poison ? "poison" : "fine " + std::to_string(k)));
+    }
+  }
+  const int64_t retries_before = Counter("send_batch_retries");
+
+  const std::vector<uint32_t> ids = SendBackToBack(msgs);
+
+  EXPECT_EQ(ids[poison_at], 0u);
+  for (int p = 0; p < kPairs; ++p) {
+    const uint32_t rid = RelationId(pairs[p].first, pairs[p].second);
+    const std::vector<uint32_t> want = p == 4 ? OneTo(2) : OneTo(3);
+    EXPECT_EQ(StoredIds(rid), want) << "pair " << p;
+    for (int k = 0; k < 3; ++k) {
+      const size_t i = static_cast<size_t>(k * kPairs + p);
+      if (i != poison_at) {
+        EXPECT_EQ(ids[i], static_cast<uint32_t>(k + 1)) << "pair " << p << " message " << k;
+      }
+    }
+  }
+  EXPECT_GE(Counter("send_batch_retries") - retries_before, 1);
 }
 
 }  // namespace

@@ -2,11 +2,16 @@
 
 #include <algorithm>
 #include <ctime>
+#include <map>
+#include <optional>
 #include <string>
+#include <unordered_map>
+#include <unordered_set>
 #include <utility>
+#include <vector>
 
 #include "plugins/common/key_format.h"
-#include "plugins/message/message_store.h"
+#include "plugins/message/message_batch_store.h"
 
 namespace dbproxy::plugins::message {
 namespace {
@@ -14,193 +19,452 @@ namespace {
 using sdk::MysqlConn;
 using sdk::Result;
 using sdk::Status;
+using store::Pair;
 
 // How long a first message waits for another process that is creating the same relation.
 constexpr uint32_t kCreationLockWaitSeconds = 5;
 
 uint32_t Now() { return static_cast<uint32_t>(std::time(nullptr)); }
 
-std::string RelationLockName(uint32_t small_id, uint32_t big_id) {
-  return sdk::StrCat("dbproxy.rel.", small_id, ".", big_id);
+void Settle(WriteItem& item, Status status) {
+  item.status = std::move(status);
+  item.settled = true;
 }
 
-// A MySQL named lock held for one scope. Declared before the sdk::Transaction it protects,
-// so it is released after that transaction's COMMIT or ROLLBACK: another process may look
-// for the relation only once our insert is visible. Not copyable; one thread.
-class NamedLock {
+bool Live(const WriteItem& item) { return !item.settled; }
+
+Pair PairOf(const WriteItem& item) {
+  return Pair{std::min(item.from_id, item.to_id), std::max(item.from_id, item.to_id)};
+}
+
+std::string RelationLockName(const Pair& p) {
+  return sdk::StrCat("dbproxy.rel.", p.small_id, ".", p.big_id);
+}
+
+// The relations' creation locks (MySQL named locks) taken by one batch. Declared before the
+// sdk::Transaction they protect, so they are released after its COMMIT or ROLLBACK: another
+// process may look for a relation only once our insert is visible. One thread.
+class CreationLocks {
  public:
-  explicit NamedLock(MysqlConn& conn) : conn_(conn) {}
-  NamedLock(const NamedLock&) = delete;
-  NamedLock& operator=(const NamedLock&) = delete;
-  ~NamedLock() {
-    if (held_) {
-      // A failure means the session is gone, and with it the lock.
-      (void)store::ReleaseNamedLock(conn_, name_);
+  explicit CreationLocks(MysqlConn& conn) : conn_(conn) {}
+  CreationLocks(const CreationLocks&) = delete;
+  CreationLocks& operator=(const CreationLocks&) = delete;
+  ~CreationLocks() {
+    if (!names_.empty()) {
+      // A failure means the session is gone, and with it the locks.
+      (void)store::ReleaseNamedLocks(conn_, names_);
     }
   }
 
-  // Returns: OK once held; DBP_E_TIMEOUT if another session kept it for timeout_s.
-  Status Acquire(std::string name, uint32_t timeout_s) {
-    Result<bool> got = store::GetNamedLock(conn_, name, timeout_s);
-    if (!got.ok()) {
-      return got.status();
-    }
-    if (!*got) {
-      return Status(DBP_E_TIMEOUT, sdk::StrCat("named lock ", name, " busy for ", timeout_s, " s"));
-    }
-    name_ = std::move(name);
-    held_ = true;
-    return Status();
+  // Returns which of names (sorted, distinct) were granted.
+  Result<std::vector<bool>> Acquire(std::vector<std::string> names) {
+    names_ = std::move(names);  // released even if the statement failed half-way
+    return store::GetNamedLocks(conn_, names_, kCreationLockWaitSeconds);
   }
 
  private:
   MysqlConn& conn_;
-  std::string name_;
-  bool held_ = false;
+  std::vector<std::string> names_;
 };
+
+// The sorted distinct pairs of the live single items.
+std::vector<Pair> LivePairs(std::span<WriteItem> items) {
+  std::vector<Pair> pairs;
+  for (const WriteItem& item : items) {
+    if (Live(item) && !item.group) {
+      pairs.push_back(PairOf(item));
+    }
+  }
+  std::sort(pairs.begin(), pairs.end());
+  pairs.erase(std::unique(pairs.begin(), pairs.end()), pairs.end());
+  return pairs;
+}
+
+// Locks (creating or reviving as needed) the relation of every live single item; fills
+// relation_of. Items whose relation could not be created in time are settled.
+Status LockRelations(MysqlConn& conn, std::span<WriteItem> items, uint32_t now,
+                     CreationLocks* creation_locks, std::map<Pair, uint32_t>* relation_of) {
+  const std::vector<Pair> pairs = LivePairs(items);
+  if (pairs.empty()) {
+    return Status();
+  }
+  Result<std::map<Pair, store::RelationRow>> found = store::LockRelations(conn, pairs);
+  if (!found.ok()) {
+    return found.status();
+  }
+  std::vector<Pair> missing;
+  for (const Pair& p : pairs) {
+    if (found->count(p) == 0) {
+      missing.push_back(p);
+    }
+  }
+  if (!missing.empty()) {
+    // Nothing to lock yet. Take the pairs' creation locks, then look again: another process
+    // may have created a relation while we waited.
+    std::vector<std::string> names;
+    for (const Pair& p : missing) {
+      names.push_back(RelationLockName(p));
+    }
+    // Names sort like their pairs only by accident; sort the names to lock in one order.
+    std::vector<size_t> order(missing.size());
+    for (size_t i = 0; i < order.size(); ++i) {
+      order[i] = i;
+    }
+    std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return names[a] < names[b]; });
+    std::vector<std::string> sorted_names;
+    for (size_t i : order) {
+      sorted_names.push_back(names[i]);
+    }
+    Result<std::vector<bool>> granted = creation_locks->Acquire(sorted_names);
+    if (!granted.ok()) {
+      return granted.status();
+    }
+    std::vector<Pair> creatable;
+    for (size_t k = 0; k < order.size(); ++k) {
+      const Pair& p = missing[order[k]];
+      if ((*granted)[k]) {
+        creatable.push_back(p);
+        continue;
+      }
+      for (WriteItem& item : items) {
+        if (Live(item) && !item.group && PairOf(item) == p) {
+          Settle(item,
+                 Status(DBP_E_TIMEOUT, sdk::StrCat("named lock ", sorted_names[k], " busy for ",
+                                                   kCreationLockWaitSeconds, " s")));
+        }
+      }
+    }
+    std::sort(creatable.begin(), creatable.end());
+    if (!creatable.empty()) {
+      Result<std::map<Pair, store::RelationRow>> again = store::LockRelations(conn, creatable);
+      if (!again.ok()) {
+        return again.status();
+      }
+      std::vector<Pair> absent;
+      for (const Pair& p : creatable) {
+        if (again->count(p) == 0) {
+          absent.push_back(p);
+        }
+      }
+      found->insert(again->begin(), again->end());
+      if (!absent.empty()) {
+        Status s = store::InsertRelations(conn, absent, now);
+        if (!s.ok()) {
+          return s;
+        }
+        Result<std::map<Pair, store::RelationRow>> created = store::LockRelations(conn, absent);
+        if (!created.ok()) {
+          return created.status();
+        }
+        if (created->size() != absent.size()) {
+          return Status(DBP_E_INTERNAL, "inserted relations are not visible to their writer");
+        }
+        found->insert(created->begin(), created->end());
+      }
+    }
+  }
+
+  std::vector<uint32_t> revive;
+  for (const auto& [pair, row] : *found) {
+    (*relation_of)[pair] = row.id;
+    if (row.status != 0) {
+      revive.push_back(row.id);
+    }
+  }
+  if (!revive.empty()) {
+    std::sort(revive.begin(), revive.end());
+    return store::ReviveRelations(conn, revive, now);
+  }
+  return Status();
+}
+
+// Locks the group of every live group item; items of groups without a row are settled.
+Status LockGroups(MysqlConn& conn, std::span<WriteItem> items) {
+  std::vector<uint32_t> ids;
+  for (const WriteItem& item : items) {
+    if (Live(item) && item.group) {
+      ids.push_back(item.to_id);
+    }
+  }
+  if (ids.empty()) {
+    return Status();
+  }
+  std::sort(ids.begin(), ids.end());
+  ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+  Result<std::unordered_set<uint32_t>> existing = store::LockGroups(conn, ids);
+  if (!existing.ok()) {
+    return existing.status();
+  }
+  for (WriteItem& item : items) {
+    if (Live(item) && item.group && existing->count(item.to_id) == 0) {
+      Settle(item,
+             Status(DBP_E_NOT_FOUND, sdk::StrCat("group ", item.to_id, " has no IMGroup row")));
+    }
+  }
+  return Status();
+}
+
+// A conversation: a relation or a group.
+struct ConversationKey {
+  bool group;
+  uint32_t id;
+  friend bool operator<(const ConversationKey& a, const ConversationKey& b) {
+    return a.group != b.group ? a.group < b.group : a.id < b.id;
+  }
+};
+
+ConversationKey ConversationOf(const WriteItem& item) {
+  return item.group ? ConversationKey{true, item.to_id}
+                    : ConversationKey{false, item.stored.relate_id};
+}
 
 }  // namespace
 
-Result<StoredMessage> MessageWriter::StoreSingle(const SingleMessage& message) const {
+void MessageWriter::Store(std::span<WriteItem> items) const {
+  for (WriteItem& item : items) {
+    item.status = Status();
+    item.stored = StoredMessage{};
+    item.settled = false;
+  }
   Result<MysqlConn> conn = host_.Mysql(keys::kMasterPool);
   if (!conn.ok()) {
-    return conn.status();
+    for (WriteItem& item : items) {
+      Settle(item, conn.status());
+    }
+    return;
   }
-  Result<StoredMessage> stored = StoreSingleOn(*conn, message);
+  Status error;
+  const Outcome outcome = StoreOn(*conn, items, &error);
   conn->Release();
-  if (stored.ok()) {
-    ids_.RaiseSingleCounter(stored->relate_id, stored->msg_id);
+
+  size_t pending = 0;
+  for (const WriteItem& item : items) {
+    pending += Live(item) ? 1 : 0;
   }
-  return stored;
+  switch (outcome) {
+    case Outcome::kCommitted:
+      break;
+    case Outcome::kRolledBack:
+      if (error.code() == DBP_E_MYSQL && pending > 1) {
+        // The server refused a statement (a bad value, a deadlock, a lock wait timeout):
+        // give every message its own transaction, so only a guilty one fails.
+        host_.Count("send_batch_retries");
+        for (WriteItem& item : items) {
+          if (Live(item)) {
+            Store(std::span<WriteItem>(&item, 1));
+          }
+        }
+        return;  // each single Store raised its own counter
+      }
+      for (WriteItem& item : items) {
+        if (Live(item)) {
+          Settle(item, error);
+        }
+      }
+      return;
+    case Outcome::kCommitUnknown:
+      ResolveUnknownCommit(items, error);
+      break;
+  }
+  RaiseCounters(items);
 }
 
-Result<StoredMessage> MessageWriter::StoreSingleOn(MysqlConn& conn,
-                                                   const SingleMessage& message) const {
-  const uint32_t small_id = std::min(message.from_id, message.to_id);
-  const uint32_t big_id = std::max(message.from_id, message.to_id);
+MessageWriter::Outcome MessageWriter::StoreOn(MysqlConn& conn, std::span<WriteItem> items,
+                                              Status* error) const {
+  *error = store::UseReadCommittedForNextTransaction(conn);
+  if (!error->ok()) {
+    return Outcome::kRolledBack;
+  }
+  CreationLocks creation_locks(conn);  // outlives the transaction, see CreationLocks
+  sdk::Transaction transaction(conn);
+  if (!transaction.begun().ok()) {
+    *error = transaction.begun();
+    return Outcome::kRolledBack;
+  }
   const uint32_t now = Now();
 
-  Status status = store::UseReadCommittedForNextTransaction(conn);
-  if (!status.ok()) {
-    return status;
+  // 1. Lock every conversation: relations first, then groups, each in index order.
+  std::map<Pair, uint32_t> relation_of;
+  *error = LockRelations(conn, items, now, &creation_locks, &relation_of);
+  if (error->ok()) {
+    *error = LockGroups(conn, items);
   }
-  NamedLock creation_lock(conn);  // outlives the transaction, see NamedLock
-  sdk::Transaction transaction(conn);
-  if (!transaction.begun().ok()) {
-    return transaction.begun();
+  if (!error->ok()) {
+    return Outcome::kRolledBack;
   }
-
-  Result<std::optional<store::RelationRow>> relation = store::LockRelation(conn, small_id, big_id);
-  if (!relation.ok()) {
-    return relation.status();
-  }
-  if (!*relation) {
-    // Nothing to lock yet. Take the pair's creation lock, then look again: another process
-    // may have created the relation while we waited.
-    status = creation_lock.Acquire(RelationLockName(small_id, big_id), kCreationLockWaitSeconds);
-    if (!status.ok()) {
-      return status;
-    }
-    relation = store::LockRelation(conn, small_id, big_id);
-    if (!relation.ok()) {
-      return relation.status();
+  for (WriteItem& item : items) {
+    if (Live(item) && !item.group) {
+      item.stored.relate_id = relation_of.at(PairOf(item));
     }
   }
 
-  uint32_t relate_id = 0;
-  if (*relation) {
-    relate_id = (*relation)->id;
-    if ((*relation)->status != 0) {
-      status = store::ReviveRelation(conn, relate_id, now);
-      if (!status.ok()) {
-        return status;
-      }
+  // 2. The next msgId of each conversation: MySQL's stored maximum and Redis's counter.
+  std::vector<ConversationKey> conversations;
+  for (const WriteItem& item : items) {
+    if (Live(item)) {
+      conversations.push_back(ConversationOf(item));
     }
-  } else {
-    Result<uint32_t> inserted = store::InsertRelation(conn, small_id, big_id, now);
-    if (!inserted.ok()) {
-      return inserted.status();
+  }
+  std::sort(conversations.begin(), conversations.end());
+  conversations.erase(std::unique(conversations.begin(), conversations.end(),
+                                  [](const ConversationKey& a, const ConversationKey& b) {
+                                    return !(a < b) && !(b < a);
+                                  }),
+                      conversations.end());
+  std::vector<uint32_t> relate_ids;
+  std::vector<uint32_t> group_ids;
+  std::vector<std::string> counter_keys;
+  for (const ConversationKey& c : conversations) {
+    (c.group ? group_ids : relate_ids).push_back(c.id);
+    counter_keys.push_back(c.group ? keys::GroupMsgId(c.id) : keys::RelationMsgId(c.id));
+  }
+  std::unordered_map<uint32_t, uint64_t> relation_max;
+  std::unordered_map<uint32_t, uint64_t> group_max;
+  if (!relate_ids.empty()) {
+    auto r = store::MaxRelationMsgIds(conn, relate_ids);
+    if (!r.ok()) {
+      *error = r.status();
+      return Outcome::kRolledBack;
     }
-    relate_id = *inserted;
+    relation_max = std::move(*r);
+  }
+  if (!group_ids.empty()) {
+    auto r = store::MaxGroupMsgIds(conn, group_ids);
+    if (!r.ok()) {
+      *error = r.status();
+      return Outcome::kRolledBack;
+    }
+    group_max = std::move(*r);
+  }
+  const std::vector<uint64_t> counters = counters_.Read(counter_keys);
+  std::map<ConversationKey, uint64_t> highest;  // the highest id taken so far
+  for (size_t i = 0; i < conversations.size(); ++i) {
+    const ConversationKey& c = conversations[i];
+    const auto& stored_max = c.group ? group_max : relation_max;
+    auto it = stored_max.find(c.id);
+    highest[c] = std::max(it == stored_max.end() ? 0 : it->second, counters[i]);
   }
 
-  Result<uint32_t> msg_id = ids_.NextSingleId(conn, relate_id);
-  if (!msg_id.ok()) {
-    return msg_id.status();
+  // 3. Number the messages in batch order and insert them.
+  std::vector<store::SingleMessageRow> single_rows;
+  std::vector<store::GroupMessageRow> group_rows;
+  std::vector<uint32_t> touched_groups;
+  for (WriteItem& item : items) {
+    if (!Live(item)) {
+      continue;
+    }
+    uint64_t& last = highest[ConversationOf(item)];
+    std::optional<uint32_t> id = NextMsgId(last, 0);
+    if (!id) {
+      Settle(item, Status(DBP_E_INVALID, sdk::StrCat("msgId space exhausted for ",
+                                                     item.group ? "group " : "relation ",
+                                                     ConversationOf(item).id)));
+      continue;
+    }
+    last = *id;
+    item.stored.msg_id = *id;
+    if (item.group) {
+      group_rows.push_back(store::GroupMessageRow{item.to_id, item.from_id, *id, item.content,
+                                                  item.type, item.create_time});
+      touched_groups.push_back(item.to_id);
+    } else {
+      single_rows.push_back(store::SingleMessageRow{item.stored.relate_id, item.from_id, item.to_id,
+                                                    *id, item.content, item.type,
+                                                    item.create_time});
+    }
   }
-  store::SingleMessageRow row;
-  row.relate_id = relate_id;
-  row.from_id = message.from_id;
-  row.to_id = message.to_id;
-  row.msg_id = *msg_id;
-  row.content = message.content;
-  row.type = message.type;
-  row.create_time = message.create_time;
-  status = store::InsertMessage(conn, row);
-  if (!status.ok()) {
-    return status;
+  if (single_rows.empty() && group_rows.empty()) {
+    return Outcome::kCommitted;  // every message failed alone; the transaction rolls back
   }
-  status = transaction.Commit();
-  if (!status.ok()) {
-    return status;
+  if (!single_rows.empty()) {
+    *error = store::InsertMessages(conn, single_rows);
   }
-  return StoredMessage{*msg_id, relate_id, Now()};
+  if (error->ok() && !group_rows.empty()) {
+    *error = store::InsertGroupMessages(conn, group_rows);
+    if (error->ok()) {
+      std::sort(touched_groups.begin(), touched_groups.end());
+      touched_groups.erase(std::unique(touched_groups.begin(), touched_groups.end()),
+                           touched_groups.end());
+      *error = store::TouchGroups(conn, touched_groups, now);
+    }
+  }
+  if (!error->ok()) {
+    return Outcome::kRolledBack;
+  }
+
+  // 4. COMMIT. An error here may mean the server committed and the answer was lost.
+  *error = transaction.Commit();
+  if (!error->ok()) {
+    return Outcome::kCommitUnknown;
+  }
+  const uint32_t stored_at = Now();
+  for (WriteItem& item : items) {
+    if (Live(item)) {
+      item.stored.stored_at = stored_at;
+      Settle(item, Status());
+    }
+  }
+  return Outcome::kCommitted;
 }
 
-Result<StoredMessage> MessageWriter::StoreGroup(const GroupMessage& message) const {
+void MessageWriter::ResolveUnknownCommit(std::span<WriteItem> items, const Status& error) const {
+  WriteItem* probe = nullptr;
+  for (WriteItem& item : items) {
+    if (Live(item) && item.stored.msg_id != 0) {
+      probe = &item;
+      break;
+    }
+  }
+  if (probe == nullptr) {
+    return;
+  }
+  Result<bool> stored = Status(DBP_E_UNAVAILABLE, "no connection");
   Result<MysqlConn> conn = host_.Mysql(keys::kMasterPool);
-  if (!conn.ok()) {
-    return conn.status();
+  if (conn.ok()) {
+    stored =
+        store::MessageStored(*conn, probe->group, ConversationOf(*probe).id, probe->stored.msg_id);
+    conn->Release();
   }
-  Result<StoredMessage> stored = StoreGroupOn(*conn, message);
-  conn->Release();
-  if (stored.ok()) {
-    ids_.RaiseGroupCounter(message.group_id, stored->msg_id);
+  Status outcome = error;
+  if (stored.ok() && *stored) {
+    host_.Warn("COMMIT of ", items.size(), " messages reported '", error.message(),
+               "' but the rows are stored; answering success");
+    host_.Count("send_commit_verified");
+    outcome = Status();
+  } else if (!stored.ok()) {
+    host_.Error("COMMIT of ", items.size(), " messages reported '", error.message(),
+                "' and the outcome cannot be checked (", stored.status().message(),
+                "); answering failure although the messages may be stored");
+    host_.Count("send_commit_unknown");
   }
-  return stored;
+  const uint32_t stored_at = Now();
+  for (WriteItem& item : items) {
+    if (Live(item)) {
+      if (outcome.ok()) {
+        item.stored.stored_at = stored_at;
+      } else {
+        item.stored = StoredMessage{};
+      }
+      Settle(item, outcome);
+    }
+  }
 }
 
-Result<StoredMessage> MessageWriter::StoreGroupOn(MysqlConn& conn,
-                                                  const GroupMessage& message) const {
-  Status status = store::UseReadCommittedForNextTransaction(conn);
-  if (!status.ok()) {
-    return status;
+void MessageWriter::RaiseCounters(std::span<WriteItem> items) const {
+  std::map<ConversationKey, uint32_t> highest;
+  for (const WriteItem& item : items) {
+    if (item.settled && item.status.ok() && item.stored.msg_id != 0) {
+      uint32_t& id = highest[ConversationOf(item)];
+      id = std::max(id, item.stored.msg_id);
+    }
   }
-  sdk::Transaction transaction(conn);
-  if (!transaction.begun().ok()) {
-    return transaction.begun();
+  std::vector<std::string> counter_keys;
+  std::vector<uint32_t> ids;
+  for (const auto& [c, id] : highest) {
+    counter_keys.push_back(c.group ? keys::GroupMsgId(c.id) : keys::RelationMsgId(c.id));
+    ids.push_back(id);
   }
-  Result<bool> exists = store::LockGroup(conn, message.group_id);
-  if (!exists.ok()) {
-    return exists.status();
-  }
-  if (!*exists) {
-    return Status(DBP_E_NOT_FOUND, sdk::StrCat("group ", message.group_id, " has no IMGroup row"));
-  }
-  Result<uint32_t> msg_id = ids_.NextGroupId(conn, message.group_id);
-  if (!msg_id.ok()) {
-    return msg_id.status();
-  }
-  store::GroupMessageRow row;
-  row.group_id = message.group_id;
-  row.user_id = message.from_id;
-  row.msg_id = *msg_id;
-  row.content = message.content;
-  row.type = message.type;
-  row.create_time = message.create_time;
-  status = store::InsertGroupMessage(conn, row);
-  if (!status.ok()) {
-    return status;
-  }
-  status = store::TouchGroup(conn, message.group_id, Now());
-  if (!status.ok()) {
-    return status;
-  }
-  status = transaction.Commit();
-  if (!status.ok()) {
-    return status;
-  }
-  return StoredMessage{*msg_id, 0, Now()};
+  counters_.Raise(counter_keys, ids);
 }
 
 }  // namespace dbproxy::plugins::message

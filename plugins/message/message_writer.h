@@ -1,10 +1,20 @@
 #pragma once
 
-// Stores one message: in ONE transaction on teamtalk_master it locks the conversation (the
-// pair's IMRelationShip row, created if missing; or the IMGroup row), takes the next msgId
-// (message_id_allocator.h) and inserts the row; after COMMIT it raises the Redis counter.
-// A message therefore gets an id only if its row is committed, and any failure rolls back
-// everything and leaves no trace.
+// Stores a batch of messages (single and group, any conversations) in ONE transaction on
+// teamtalk_master -- group commit: one COMMIT, one log flush, a few round trips for the
+// whole batch. In that transaction it locks every conversation (the pairs' IMRelationShip
+// rows, created if missing; the IMGroup rows), takes the next msgIds
+// (message_id_allocator.h; the messages of one conversation get consecutive ids in batch
+// order) and inserts the rows; after COMMIT it raises the Redis counters.
+//
+// Guarantees, per message: it gets an id only if its row is committed, and a failure leaves
+// no trace of it. A failure that concerns one message (its group has no row, its relation's
+// creation lock is busy, its conversation ran out of ids) fails that message alone. A
+// statement error fails the transaction; the batch's messages are then retried one per
+// transaction, so one bad message cannot sink the others. If the COMMIT's answer is lost,
+// a fresh connection looks for the batch's first row to learn the outcome; when even that
+// fails the messages are reported as failed and the uncertainty is logged (counted as
+// send_commit_unknown).
 //
 // Creating a relation is serialised across processes with the MySQL named lock
 // "dbproxy.rel.<small>.<big>", since the original schema has no unique key on
@@ -14,6 +24,7 @@
 // call and calls no other module meanwhile.
 
 #include <cstdint>
+#include <span>
 #include <string_view>
 
 #include "dbproxy/sdk.h"
@@ -21,50 +32,53 @@
 
 namespace dbproxy::plugins::message {
 
-struct SingleMessage {
-  uint32_t from_id = 0;
-  uint32_t to_id = 0;
-  uint32_t create_time = 0;
-  uint32_t type = 0;         // MsgType 1 or 2
-  std::string_view content;  // text, or the decimal audio id
-};
-
-struct GroupMessage {
-  uint32_t group_id = 0;
-  uint32_t from_id = 0;
-  uint32_t create_time = 0;
-  uint32_t type = 0;  // MsgType 0x11 or 0x12
-  std::string_view content;
-};
-
 struct StoredMessage {
   uint32_t msg_id = 0;
   uint32_t relate_id = 0;  // single only
   uint32_t stored_at = 0;  // server time of the commit
 };
 
+// One message of a batch: the input, then the outcome.
+struct WriteItem {
+  bool group = false;
+  uint32_t from_id = 0;
+  uint32_t to_id = 0;  // the peer (single, != from_id) or the group
+  uint32_t create_time = 0;
+  uint32_t type = 0;         // MsgType
+  std::string_view content;  // text, or the decimal audio id
+
+  // Set by Store: OK and stored, or why the message was not stored.
+  sdk::Status status;
+  StoredMessage stored;
+  bool settled = false;  // status is final (Store's bookkeeping)
+};
+
 class MessageWriter {
  public:
   // host must outlive the writer.
-  explicit MessageWriter(const sdk::Host& host) : host_(host), ids_(host) {}
+  explicit MessageWriter(const sdk::Host& host) : host_(host), counters_(host) {}
 
-  // Returns: the committed message's id (and relation); otherwise the error, with nothing
-  // stored: DBP_E_TIMEOUT if the relation's creation lock was not obtained in time, MySQL
-  // and pool errors as the SDK reports them.
-  // REQUIRES: from_id, to_id non-zero and different.
-  sdk::Result<StoredMessage> StoreSingle(const SingleMessage& message) const;
-
-  // As StoreSingle; DBP_E_NOT_FOUND if IMGroup has no row for the group.
-  // REQUIRES: the sender's membership was checked.
-  sdk::Result<StoredMessage> StoreGroup(const GroupMessage& message) const;
+  // Stores the items; sets each item's status (and stored). Errors: DBP_E_NOT_FOUND for a
+  // group without an IMGroup row, DBP_E_TIMEOUT if a relation's creation lock was not
+  // obtained in time, DBP_E_INVALID if the conversation's ids ran out, MySQL and pool
+  // errors as the SDK reports them.
+  // REQUIRES: from_id and to_id non-zero; for single items from_id != to_id; group senders'
+  // membership checked.
+  void Store(std::span<WriteItem> items) const;
 
  private:
-  sdk::Result<StoredMessage> StoreSingleOn(sdk::MysqlConn& conn,
-                                           const SingleMessage& message) const;
-  sdk::Result<StoredMessage> StoreGroupOn(sdk::MysqlConn& conn, const GroupMessage& message) const;
+  enum class Outcome {
+    kCommitted,      // the transaction committed (items not failed alone are stored)
+    kRolledBack,     // nothing committed; the returned status says why
+    kCommitUnknown,  // COMMIT was sent but its answer was lost
+  };
+  Outcome StoreOn(sdk::MysqlConn& conn, std::span<WriteItem> items, sdk::Status* error) const;
+  // After kCommitUnknown: looks for the first live item's row on a fresh connection.
+  void ResolveUnknownCommit(std::span<WriteItem> items, const sdk::Status& error) const;
+  void RaiseCounters(std::span<WriteItem> items) const;
 
   const sdk::Host& host_;
-  MessageIdAllocator ids_;
+  MessageIdCounters counters_;
 };
 
 }  // namespace dbproxy::plugins::message

@@ -1,5 +1,5 @@
 // The message module: stores and reads chat messages (spec H10, H11, H14, H15).
-//   0x0301 CID_MSG_DATA                   -> 0x0301, ordered per conversation
+//   0x0301 CID_MSG_DATA                   -> 0x0301, ordered per conversation, batched
 //   0x0309 CID_MSG_LIST_REQUEST           -> 0x030a
 //   0x030d CID_MSG_GET_BY_MSG_ID_REQ      -> 0x030e
 //   0x030b CID_MSG_GET_LATEST_MSG_ID_REQ  -> 0x030c
@@ -35,7 +35,6 @@ class MessagePlugin : public sdk::Plugin {
       dbp_order_key_fn order_key;
     };
     const Command commands[] = {
-        {cid::kMsgData, &HandleSendMessage, &ConversationOrderKey},
         {cid::kMsgListReq, &HandleGetMessageList, nullptr},
         {cid::kMsgGetByMsgIdReq, &HandleGetMessageById, nullptr},
         {cid::kMsgGetLatestMsgIdReq,
@@ -50,8 +49,18 @@ class MessagePlugin : public sdk::Plugin {
         return s;
       }
     }
+    // CID_MSG_DATA is a batch command: the queued sends are stored with one commit.
+    sdk::Status s = host.RegisterBatchCommand(
+        cid::kMsgData,
+        [this](std::span<sdk::Request> requests) { HandleSendMessages(*host_, config_, requests); },
+        config_.send_batch_max, config_.send_concurrency, &ConversationOrderKey);
+    if (!s.ok()) {
+      return s;
+    }
     host.Info("message module ready: max_msg_bytes=", config_.max_msg_bytes,
-              " max_msg_cnt=", config_.max_msg_cnt, " max_msg_ids=", config_.max_msg_ids);
+              " max_msg_cnt=", config_.max_msg_cnt, " max_msg_ids=", config_.max_msg_ids,
+              " send_batch_max=", config_.send_batch_max,
+              " send_concurrency=", config_.send_concurrency);
     return sdk::Status();
   }
 

@@ -1,7 +1,10 @@
 #include "plugins/message/send_message.h"
 
 #include <algorithm>
+#include <map>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "IM.BaseDefine.pb.h"
 #include "IM.Message.pb.h"
@@ -67,28 +70,17 @@ Result<std::string> SaveAudio(const sdk::Host& host, const IMMsgData& msg, uint3
   return Status(DBP_E_UNAVAILABLE, "audio was not stored (audio module missing or failing)");
 }
 
-Result<StoredMessage> StoreSingle(const sdk::Host& host, const IMMsgData& msg) {
-  SingleMessage message;
-  message.from_id = msg.from_user_id();
-  message.to_id = msg.to_session_id();
-  message.create_time = msg.create_time();
-  message.type = msg.msg_type();
-  message.content = msg.msg_data();
-  std::string audio_id;
-  if (IsAudioType(msg.msg_type())) {
-    Result<std::string> saved = SaveAudio(host, msg, message.to_id);
-    if (!saved.ok()) {
-      return saved.status();
-    }
-    audio_id = std::move(*saved);
-    message.content = audio_id;
-  }
-  return MessageWriter(host).StoreSingle(message);
-}
+// (group id, sender) -> the membership service's answer, asked once per batch.
+using MembershipAnswers = std::map<std::pair<uint32_t, uint32_t>, membership::Answer>;
 
-Result<StoredMessage> StoreGroup(const sdk::Host& host, const IMMsgData& msg) {
-  const uint32_t group_id = msg.to_session_id();
-  membership::Answer answer = membership::Query(host, group_id, msg.from_user_id());
+// Why the group message may not be stored, or OK.
+Status CheckGroupSender(const sdk::Host& host, const IMMsgData& msg, MembershipAnswers* answers) {
+  const auto key = std::make_pair(msg.to_session_id(), msg.from_user_id());
+  auto it = answers->find(key);
+  if (it == answers->end()) {
+    it = answers->emplace(key, membership::Query(host, key.first, key.second)).first;
+  }
+  const membership::Answer& answer = it->second;
   if (answer.status == membership::Lookup::kError) {
     return Status(DBP_E_UNAVAILABLE, "group membership service failed");
   }
@@ -101,23 +93,7 @@ Result<StoredMessage> StoreGroup(const sdk::Host& host, const IMMsgData& msg) {
   if (!member) {
     return Status(DBP_E_NOT_FOUND, "sender is not a member of the group");
   }
-
-  GroupMessage message;
-  message.group_id = group_id;
-  message.from_id = msg.from_user_id();
-  message.create_time = msg.create_time();
-  message.type = msg.msg_type();
-  message.content = msg.msg_data();
-  std::string audio_id;
-  if (IsAudioType(msg.msg_type())) {
-    Result<std::string> saved = SaveAudio(host, msg, group_id);
-    if (!saved.ok()) {
-      return saved.status();
-    }
-    audio_id = std::move(*saved);
-    message.content = audio_id;
-  }
-  return MessageWriter(host).StoreGroup(message);
+  return Status();
 }
 
 // The failure answer: the request as far as it was read, with msg_id 0 and every required
@@ -150,7 +126,7 @@ void AnswerFailure(const sdk::Host& host, sdk::Request& request, IMMsgData* msg)
   }
 }
 
-void PublishStored(const sdk::Host& host, const IMMsgData& msg, const StoredMessage& stored) {
+events::MessageStored StoredEvent(const IMMsgData& msg, const StoredMessage& stored) {
   events::MessageStored event;
   event.session_type = IsGroupType(msg.msg_type()) ? IM::BaseDefine::SESSION_TYPE_GROUP
                                                    : IM::BaseDefine::SESSION_TYPE_SINGLE;
@@ -161,53 +137,118 @@ void PublishStored(const sdk::Host& host, const IMMsgData& msg, const StoredMess
   event.create_time = msg.create_time();
   event.relate_id = stored.relate_id;
   event.stored_at = stored.stored_at;
-  (void)host.Publish(events::kMessageStored, events::Encode(event));  // count of subscribers
+  return event;
 }
+
+void LogNotStored(const sdk::Host& host, const sdk::Request& request, const IMMsgData& msg,
+                  const Status& status) {
+  const bool refused = status.code() == DBP_E_NOT_FOUND || status.code() == DBP_E_INVALID;
+  host.Log(refused ? DBP_LOG_DEBUG : DBP_LOG_WARN,
+           sdk::StrCat("cmd=0x0301 seq=", request.seq(), " from=", msg.from_user_id(),
+                       " to=", msg.to_session_id(), " type=", static_cast<uint32_t>(msg.msg_type()),
+                       ": not stored: ", status.message()));
+  host.Count(refused ? "send_rejected" : "send_failed");
+}
+
+// One request of a batch on its way: parsed, checked, then written.
+struct Pending {
+  sdk::Request* request = nullptr;
+  IMMsgData msg;
+  std::string audio_id;  // the stored content of an audio message
+};
 
 }  // namespace
 
-void HandleSendMessage(const sdk::Host& host, const Config& config, sdk::Request& request) {
-  IMMsgData msg;
-  if (!ParseBody(request.body(), &msg)) {
-    host.Warn("cmd=0x0301 seq=", request.seq(), " conn=", request.connection(), ": body of ",
-              request.body().size(), " bytes does not parse; answering msg_id 0");
-    host.Count("send_unparsable");
-    AnswerFailure(host, request, &msg);
-    return;
+void HandleSendMessages(const sdk::Host& host, const Config& config,
+                        std::span<sdk::Request> requests) {
+  // Parse and check everything first; what cannot be stored is answered right away.
+  std::vector<Pending> pending;
+  pending.reserve(requests.size());  // never reallocated: items point into it
+  MembershipAnswers memberships;
+  for (sdk::Request& request : requests) {
+    Pending p;
+    p.request = &request;
+    if (!ParseBody(request.body(), &p.msg)) {
+      host.Warn("cmd=0x0301 seq=", request.seq(), " conn=", request.connection(), ": body of ",
+                request.body().size(), " bytes does not parse; answering msg_id 0");
+      host.Count("send_unparsable");
+      AnswerFailure(host, request, &p.msg);
+      continue;
+    }
+    const std::string rejected = CheckInput(config, p.msg);
+    if (!rejected.empty()) {
+      host.Debug("cmd=0x0301 seq=", request.seq(), " from=", p.msg.from_user_id(),
+                 " to=", p.msg.to_session_id(), ": rejected: ", rejected);
+      host.Count("send_rejected");
+      AnswerFailure(host, request, &p.msg);
+      continue;
+    }
+    Status ready;
+    if (IsGroupType(p.msg.msg_type())) {
+      ready = CheckGroupSender(host, p.msg, &memberships);
+    }
+    if (ready.ok() && IsAudioType(p.msg.msg_type())) {
+      const uint32_t to_id = p.msg.to_session_id();
+      Result<std::string> saved = SaveAudio(host, p.msg, to_id);
+      if (saved.ok()) {
+        p.audio_id = std::move(*saved);
+      } else {
+        ready = saved.status();
+      }
+    }
+    if (!ready.ok()) {
+      LogNotStored(host, request, p.msg, ready);
+      AnswerFailure(host, request, &p.msg);
+      continue;
+    }
+    pending.push_back(std::move(p));
   }
-  const std::string rejected = CheckInput(config, msg);
-  if (!rejected.empty()) {
-    host.Debug("cmd=0x0301 seq=", request.seq(), " from=", msg.from_user_id(),
-               " to=", msg.to_session_id(), ": rejected: ", rejected);
-    host.Count("send_rejected");
-    AnswerFailure(host, request, &msg);
+  if (pending.empty()) {
     return;
   }
 
-  Result<StoredMessage> stored =
-      IsGroupType(msg.msg_type()) ? StoreGroup(host, msg) : StoreSingle(host, msg);
-  if (!stored.ok()) {
-    const Status status = stored.status();
-    const bool refused = status.code() == DBP_E_NOT_FOUND || status.code() == DBP_E_INVALID;
-    host.Log(refused ? DBP_LOG_DEBUG : DBP_LOG_WARN,
-             sdk::StrCat("cmd=0x0301 seq=", request.seq(), " from=", msg.from_user_id(), " to=",
-                         msg.to_session_id(), " type=", static_cast<uint32_t>(msg.msg_type()),
-                         ": not stored: ", status.message()));
-    host.Count(refused ? "send_rejected" : "send_failed");
-    AnswerFailure(host, request, &msg);
-    return;
+  std::vector<WriteItem> items(pending.size());
+  for (size_t i = 0; i < pending.size(); ++i) {
+    const IMMsgData& msg = pending[i].msg;
+    WriteItem& item = items[i];
+    item.group = IsGroupType(msg.msg_type());
+    item.from_id = msg.from_user_id();
+    item.to_id = msg.to_session_id();
+    item.create_time = msg.create_time();
+    item.type = msg.msg_type();
+    item.content = IsAudioType(msg.msg_type()) ? std::string_view(pending[i].audio_id)
+                                               : std::string_view(msg.msg_data());
   }
+  MessageWriter(host).Store(items);
 
-  // Subscribers update unread counters and sessions before msg_server hears of the message.
-  PublishStored(host, msg, *stored);
-  host.Count("messages_stored");
-  msg.set_msg_id(stored->msg_id);
-  Status replied = ReplyMsg(request, cid::kMsgData, msg);
-  if (!replied.ok()) {
-    host.Error("cmd=0x0301 seq=", request.seq(), " from=", msg.from_user_id(),
-               " msg_id=", stored->msg_id,
-               ": stored but the answer was not sent: ", replied.message());
-    host.Count("reply_failures");
+  // Subscribers update unread counters and sessions before msg_server hears of a message.
+  std::vector<events::MessageStored> stored_events;
+  for (size_t i = 0; i < pending.size(); ++i) {
+    if (items[i].status.ok()) {
+      stored_events.push_back(StoredEvent(pending[i].msg, items[i].stored));
+    }
+  }
+  if (!stored_events.empty()) {
+    (void)host.Publish(events::kMessageStored, events::EncodeBatch(stored_events));
+    host.Count("messages_stored", static_cast<int64_t>(stored_events.size()));
+    host.Count("send_batches");
+  }
+  for (size_t i = 0; i < pending.size(); ++i) {
+    sdk::Request& request = *pending[i].request;
+    IMMsgData& msg = pending[i].msg;
+    if (!items[i].status.ok()) {
+      LogNotStored(host, request, msg, items[i].status);
+      AnswerFailure(host, request, &msg);
+      continue;
+    }
+    msg.set_msg_id(items[i].stored.msg_id);
+    Status replied = ReplyMsg(request, cid::kMsgData, msg);
+    if (!replied.ok()) {
+      host.Error("cmd=0x0301 seq=", request.seq(), " from=", msg.from_user_id(),
+                 " msg_id=", items[i].stored.msg_id,
+                 ": stored but the answer was not sent: ", replied.message());
+      host.Count("reply_failures");
+    }
   }
 }
 

@@ -7,8 +7,13 @@
 // commit the module publishes events::kMessageStored (unread counters and recent sessions
 // subscribe), then replies.
 //
-// Registered with order_key.h's ConversationOrderKey, so the messages of one conversation
-// are handled one at a time, in arrival order.
+// A batch command (group commit): the host hands over the requests queued when a worker
+// became free, and they are stored in one transaction (message_writer.h), announced in one
+// event, then answered. Registered with order_key.h's ConversationOrderKey, so the messages
+// of one conversation arrive in arrival order -- several of them may share a batch, and
+// get consecutive ids in that order -- and a conversation is never in two batches at once.
+
+#include <span>
 
 #include "dbproxy/sdk.h"
 #include "plugins/message/config.h"
@@ -17,6 +22,7 @@ namespace dbproxy::plugins::message {
 
 // Thread: a worker; holds at most one teamtalk_master connection, never while calling the
 // audio or group_member module or publishing.
-void HandleSendMessage(const sdk::Host& host, const Config& config, sdk::Request& request);
+void HandleSendMessages(const sdk::Host& host, const Config& config,
+                        std::span<sdk::Request> requests);
 
 }  // namespace dbproxy::plugins::message

@@ -1,8 +1,10 @@
 // session_test_probe: a test-only module that publishes "message.stored" events on demand,
-// so session_integration_test can deliver many events at the same moment, which the real
-// message module (serialising the messages of one conversation) does not produce on cue.
-//   0x7f01: body = an events::MessageStored as raw bytes; publishes it and replies 0x7f02
-//           with the number of subscribers that received it (decimal text).
+// so the session and unread integration tests can deliver many events (and batches) at the
+// same moment, which the real message module (serialising the messages of one conversation)
+// does not produce on cue.
+//   0x7f01: body = a message.stored payload (one or more events::MessageStored records, or
+//           any bytes); publishes it as is and replies 0x7f02 with the number of
+//           subscribers that received it (decimal text).
 // Built only for tests (TEST_ONLY); never installed.
 
 #include <string>

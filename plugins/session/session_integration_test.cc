@@ -23,6 +23,7 @@
 #include "IM.Message.pb.h"
 #include "plugins/common/events.h"
 #include "tests/support/daemon_process.h"
+#include "tests/support/http_get.h"
 #include "tests/support/test_database.h"
 #include "tests/support/test_redis.h"
 #include "tests/support/wire_client.h"
@@ -596,7 +597,8 @@ class SessionEventTest : public SessionSuite {
     std::filesystem::remove_all(plugin_dir_);
   }
 
-  static std::string Event(int type, uint32_t from, uint32_t to, uint32_t stored_at) {
+  static plugins::events::MessageStored Record(int type, uint32_t from, uint32_t to,
+                                               uint32_t stored_at) {
     plugins::events::MessageStored e;
     e.session_type = static_cast<uint32_t>(type);
     e.from_user_id = from;
@@ -605,7 +607,19 @@ class SessionEventTest : public SessionSuite {
     e.msg_type = type == 1 ? 1 : 0x11;
     e.create_time = stored_at;
     e.stored_at = stored_at;
-    return std::string(plugins::events::Encode(e));
+    return e;
+  }
+  static std::string Event(int type, uint32_t from, uint32_t to, uint32_t stored_at) {
+    return std::string(plugins::events::Encode(Record(type, from, to, stored_at)));
+  }
+
+  // Publishes one payload on client_; the probe's answer ("1": one subscriber got it).
+  std::string Publish(const std::string& payload) {
+    std::optional<WireClient::Frame> f = client_.Call(7, 0x7f01, payload, 20000);
+    return f ? f->body : "no answer";
+  }
+  int64_t Counter(const char* name) {
+    return PluginCounter(daemon_->metrics_port(), "session", name);
   }
 
   // Publishes every event at once, each from its own connection. Expects each to reach one
@@ -696,6 +710,273 @@ TEST_F(SessionEventTest, EventsThatCannotBeUnderstoodChangeNothing) {
   EXPECT_EQ(db_->QueryValue("SELECT COUNT(*) FROM IMRecentSession WHERE userId IN (824, 825) "
                             "OR peerId IN (824, 825)"),
             "0");
+}
+
+// ---- Batches: one event carrying the records of one commit ------------------------------
+
+using Stored = plugins::events::MessageStored;
+
+// Test data for users base+1..base+240 and groups gbase+1..gbase+2 (groups that do not exist,
+// so the flusher writes no member rows and only the senders' own group sessions change):
+//   70 new pairs (base+1+i, base+121+i), alternating directions, stored_at 1000+i;
+//   40 pairs with rows (base+71+i, base+191+i), stored_at 2000+i: one side shown with an
+//      older updated, the other removed with a newer updated; pair 0 has a legacy duplicate;
+//   the first new pair three more times, out of order (3000, 2500, 3100); a message to
+//      oneself (base+1); group records interleaved: senders base+1..base+5 to gbase+1
+//      (new), base+6 to gbase+2 twice (4000, then 3900), base+7 to gbase+1 (had removed it).
+// 122 records, 229 rows afterwards: 201 distinct single sides (4 statements of 64) of
+// which 141 are new, under 71 pair locks (2 lock statements).
+struct Pattern {
+  std::vector<Stored> records;
+  uint32_t base;
+  uint32_t gbase;
+};
+
+Pattern MakePattern(uint32_t base, uint32_t gbase) {
+  Pattern p{{}, base, gbase};
+  auto single = [](uint32_t from, uint32_t to, uint32_t at) {
+    Stored e;
+    e.session_type = 1;
+    e.from_user_id = from;
+    e.to_id = to;
+    e.msg_id = at;
+    e.msg_type = 1;
+    e.create_time = at;
+    e.stored_at = at;
+    return e;
+  };
+  auto group = [](uint32_t from, uint32_t gid, uint32_t at) {
+    Stored e;
+    e.session_type = 2;
+    e.from_user_id = from;
+    e.to_id = gid;
+    e.msg_id = at;
+    e.msg_type = 0x11;
+    e.create_time = at;
+    e.stored_at = at;
+    return e;
+  };
+  std::vector<Stored> groups = {group(base + 1, gbase + 1, 4000), group(base + 2, gbase + 1, 4001),
+                                group(base + 6, gbase + 2, 4000), group(base + 3, gbase + 1, 4002),
+                                group(base + 4, gbase + 1, 4003), group(base + 6, gbase + 2, 3900),
+                                group(base + 5, gbase + 1, 4004), group(base + 7, gbase + 1, 4005)};
+  size_t next_group = 0;
+  auto add = [&](const Stored& e) {
+    p.records.push_back(e);
+    if (p.records.size() % 14 == 0 && next_group < groups.size()) {
+      p.records.push_back(groups[next_group++]);
+    }
+  };
+  for (uint32_t i = 0; i < 70; ++i) {
+    uint32_t a = base + 1 + i;
+    uint32_t b = base + 121 + i;
+    add(i % 2 == 0 ? single(a, b, 1000 + i) : single(b, a, 1000 + i));
+  }
+  for (uint32_t i = 0; i < 40; ++i) {
+    add(single(base + 71 + i, base + 191 + i, 2000 + i));
+  }
+  add(single(base + 1, base + 121, 3000));
+  add(single(base + 121, base + 1, 2500));
+  add(single(base + 1, base + 121, 3100));
+  add(single(base + 1, base + 1, 1500));
+  while (next_group < groups.size()) {
+    p.records.push_back(groups[next_group++]);
+  }
+  return p;
+}
+
+class SessionBatchTest : public SessionEventTest {
+ protected:
+  // The rows the pattern's existing pairs and removed group session start from.
+  void SeedPattern(const Pattern& p) {
+    for (uint32_t i = 0; i < 40; ++i) {
+      AddSession(p.base + 71 + i, p.base + 191 + i, 1, 0, 10);
+      AddSession(p.base + 191 + i, p.base + 71 + i, 1, 1, 9000000);
+    }
+    AddSession(p.base + 71, p.base + 191, 1, 0, 20);  // legacy duplicate: both rows shown
+    AddSession(p.base + 7, p.gbase + 1, 2, 1, 5);
+  }
+  // Every row of the pattern's users, ids relative to the bases, in a fixed order:
+  // "user peer type status updated".
+  std::vector<std::string> Dump(const Pattern& p) {
+    std::vector<std::string> out;
+    for (const Row& row : db_->Query(
+             "SELECT userId - " + S(p.base) + ", peerId - IF(type = 1, " + S(p.base) + ", " +
+             S(p.gbase) + "), type, status, updated FROM IMRecentSession WHERE userId BETWEEN " +
+             S(p.base + 1) + " AND " + S(p.base + 240) +
+             " ORDER BY userId, type, peerId, updated, status")) {
+      out.push_back(*row[0] + " " + *row[1] + " " + *row[2] + " " + *row[3] + " " + *row[4]);
+    }
+    return out;
+  }
+};
+
+TEST_F(SessionBatchTest, ABatchLeavesTheSameRowsAsItsRecordsOneByOne) {
+  Pattern one = MakePattern(3000, 90000);
+  Pattern batch = MakePattern(4000, 91000);
+  ASSERT_EQ(one.records.size(), 122u);
+  SeedPattern(one);
+  SeedPattern(batch);
+  int64_t errors_before = Counter("session_errors") + Counter("event_errors");
+
+  for (const Stored& e : one.records) {
+    ASSERT_EQ(Publish(std::string(plugins::events::Encode(e))), "1");
+  }
+  ASSERT_EQ(Publish(plugins::events::EncodeBatch(batch.records)), "1");
+
+  std::vector<std::string> expected = Dump(one);
+  std::vector<std::string> got = Dump(batch);
+  ASSERT_EQ(expected.size(), 229u);
+  EXPECT_EQ(got, expected);
+  // Spot checks of the values themselves.
+  auto rows = [&](uint32_t user, uint32_t peer, int type) {
+    return SessionRows(batch.base + user, (type == 1 ? batch.base : batch.gbase) + peer, type);
+  };
+  for (auto [user, peer] : {std::pair<uint32_t, uint32_t>{1, 121}, {121, 1}}) {
+    std::vector<Row> r = rows(user, peer, 1);
+    ASSERT_EQ(r.size(), 1u) << "one row per side, though the pair came four times";
+    EXPECT_EQ(r[0][0], "0");
+    EXPECT_EQ(r[0][1], "3100") << "the largest stored_at of the pair's records";
+  }
+  ASSERT_EQ(rows(70, 190, 1).size(), 1u);
+  EXPECT_EQ(rows(70, 190, 1)[0][1], "1069");
+  ASSERT_EQ(rows(190, 70, 1).size(), 1u);
+  ASSERT_EQ(rows(1, 1, 1).size(), 1u);
+  EXPECT_EQ(rows(1, 1, 1)[0][1], "1500");
+  std::vector<Row> dup = rows(71, 191, 1);
+  ASSERT_EQ(dup.size(), 2u);
+  EXPECT_EQ(dup[0][1], "2000");
+  EXPECT_EQ(dup[1][1], "2000");
+  std::vector<Row> revived = rows(191, 71, 1);
+  ASSERT_EQ(revived.size(), 1u);
+  EXPECT_EQ(revived[0][0], "0") << "the removed side is shown again";
+  EXPECT_EQ(revived[0][1], "9000000") << "updated never goes back";
+  EXPECT_EQ(rows(110, 230, 1)[0][1], "2039");
+  EXPECT_EQ(rows(6, 2, 2)[0][1], "4000");
+  EXPECT_EQ(rows(7, 1, 2)[0][0], "0");
+  EXPECT_EQ(rows(7, 1, 2)[0][1], "4005");
+  for (uint32_t sender = 1; sender <= 5; ++sender) {
+    std::vector<Row> own = rows(sender, 1, 2);
+    ASSERT_EQ(own.size(), 1u) << sender;
+    EXPECT_EQ(own[0][1], S(3999 + sender));
+  }
+  EXPECT_EQ(Counter("session_errors") + Counter("event_errors"), errors_before);
+}
+
+TEST_F(SessionBatchTest, ConcurrentBatchesSharingPairsCreateOneRowPerSideWithoutDeadlock) {
+  // Eight batches at once, each with the same 40 new pairs (both directions, rotated
+  // orders) and the same ten new group sessions: every batch needs the same locks.
+  std::vector<std::string> payloads;
+  for (uint32_t k = 0; k < 8; ++k) {
+    std::vector<Stored> records;
+    for (uint32_t j = 0; j < 40; ++j) {
+      uint32_t i = (j + 5 * k) % 40;
+      uint32_t a = 5001 + i;
+      uint32_t b = 5101 + i;
+      records.push_back(k % 2 == 0 ? Record(1, a, b, 6000 + k) : Record(1, b, a, 6000 + k));
+      if (i < 10) {
+        records.push_back(Record(2, 5001 + i, 92001, 6000 + k));
+      }
+    }
+    payloads.push_back(plugins::events::EncodeBatch(records));
+  }
+  int64_t errors_before = Counter("session_errors");
+
+  PublishConcurrently(payloads);
+
+  for (uint32_t i = 0; i < 40; ++i) {
+    for (auto [user, peer] :
+         {std::pair<uint32_t, uint32_t>{5001 + i, 5101 + i}, {5101 + i, 5001 + i}}) {
+      std::vector<Row> r = SessionRows(user, peer, 1);
+      ASSERT_EQ(r.size(), 1u) << user << " -> " << peer;
+      EXPECT_EQ(r[0][1], "6007") << user << " -> " << peer;
+    }
+  }
+  EXPECT_EQ(db_->QueryValue("SELECT COUNT(*) FROM IMRecentSession WHERE peerId = 92001 AND "
+                            "type = 2 AND updated = 6007"),
+            "10");
+  EXPECT_EQ(Counter("session_errors"), errors_before);
+}
+
+TEST_F(SessionBatchTest, MalformedPayloadsAreRejectedWholeAndCounted) {
+  std::vector<Stored> two = {Record(1, 5301, 5302, 100), Record(1, 5303, 5304, 100)};
+  std::string cut = plugins::events::EncodeBatch(two) + "12345";
+  std::vector<Stored> three = {Record(1, 5301, 5302, 100), Record(1, 5305, 5306, 100),
+                               Record(2, 5307, 93001, 100)};
+  three[1].version = 2;
+  int64_t before = Counter("event_errors");
+
+  EXPECT_EQ(Publish(""), "1");
+  EXPECT_EQ(Publish(cut), "1");
+  EXPECT_EQ(Publish(plugins::events::EncodeBatch(three)), "1");
+
+  EXPECT_EQ(Counter("event_errors"), before + 3);
+  EXPECT_EQ(db_->QueryValue("SELECT COUNT(*) FROM IMRecentSession WHERE userId BETWEEN 5301 AND "
+                            "5307 OR peerId BETWEEN 5301 AND 5307 OR peerId = 93001"),
+            "0")
+      << "nothing of a rejected payload is written";
+
+  // Bad records inside a valid payload are skipped alone.
+  std::vector<Stored> mixed = {Record(3, 5308, 5309, 100), Record(1, 5310, 5311, 100),
+                               Record(1, 0, 5312, 100), Record(2, 5313, 93001, 100)};
+  EXPECT_EQ(Publish(plugins::events::EncodeBatch(mixed)), "1");
+  EXPECT_EQ(Counter("event_errors"), before + 5);
+  EXPECT_EQ(SessionRows(5310, 5311, 1).size(), 1u);
+  EXPECT_EQ(SessionRows(5311, 5310, 1).size(), 1u);
+  EXPECT_EQ(SessionRows(5313, 93001, 2).size(), 1u);
+  EXPECT_EQ(db_->QueryValue("SELECT COUNT(*) FROM IMRecentSession WHERE userId IN (5308, 5309, "
+                            "5312) OR peerId IN (5308, 5309, 5312)"),
+            "0");
+}
+
+TEST_F(SessionBatchTest, AMysqlFailureIsCountedPerRecordAndTheNextBatchWorks) {
+  std::vector<Stored> records = {Record(1, 5401, 5402, 700), Record(1, 5403, 5404, 700),
+                                 Record(2, 5405, 93002, 700), Record(1, 5402, 5401, 701),
+                                 Record(2, 5406, 93002, 701)};
+  int64_t before = Counter("session_errors");
+  db_->Exec("RENAME TABLE IMRecentSession TO IMRecentSession_away");
+
+  std::string answer = Publish(plugins::events::EncodeBatch(records));
+  db_->Exec("RENAME TABLE IMRecentSession_away TO IMRecentSession");
+
+  EXPECT_EQ(answer, "1");
+  EXPECT_EQ(Counter("session_errors"), before + 5) << "every record of the failed batch";
+  EXPECT_TRUE(SessionRows(5401, 5402, 1).empty());
+
+  ASSERT_EQ(Publish(plugins::events::EncodeBatch(records)), "1");
+  EXPECT_EQ(Counter("session_errors"), before + 5);
+  ASSERT_EQ(SessionRows(5401, 5402, 1).size(), 1u);
+  EXPECT_EQ(SessionRows(5401, 5402, 1)[0][1], "701");
+  EXPECT_EQ(SessionRows(5404, 5403, 1).size(), 1u);
+  EXPECT_EQ(SessionRows(5406, 93002, 2).size(), 1u);
+}
+
+TEST_F(SessionBatchTest, AHeldCreationLockFailsOnlyThatTypeAfterTheRowsThatExist) {
+  // Another session holds the lock of the new pair 5501/5502 past the 5 s wait: the
+  // batch's existing single rows are already shown, its new single rows are not created
+  // (both single records counted), its group record is written regardless.
+  AddSession(5503, 5504, 1, 1, 10);
+  AddSession(5504, 5503, 1, 0, 10);
+  ASSERT_EQ(db_->QueryValue("SELECT GET_LOCK('dbproxy.sess.5501.5502@" + db_->name() + "', 0)"),
+            "1");
+  std::vector<Stored> records = {Record(1, 5501, 5502, 800), Record(1, 5503, 5504, 800),
+                                 Record(2, 5505, 93003, 800)};
+  int64_t before = Counter("session_errors");
+
+  std::string answer = Publish(plugins::events::EncodeBatch(records));
+  db_->QueryValue("SELECT RELEASE_LOCK('dbproxy.sess.5501.5502@" + db_->name() + "')");
+
+  EXPECT_EQ(answer, "1");
+  EXPECT_EQ(Counter("session_errors"), before + 2);
+  EXPECT_TRUE(SessionRows(5501, 5502, 1).empty());
+  EXPECT_EQ(SessionRows(5503, 5504, 1)[0][0], "0");
+  EXPECT_EQ(SessionRows(5503, 5504, 1)[0][1], "800");
+  EXPECT_EQ(SessionRows(5505, 93003, 2).size(), 1u);
+
+  ASSERT_EQ(Publish(plugins::events::EncodeBatch(records)), "1");
+  EXPECT_EQ(Counter("session_errors"), before + 2);
+  EXPECT_EQ(SessionRows(5501, 5502, 1).size(), 1u);
+  EXPECT_EQ(SessionRows(5502, 5501, 1).size(), 1u);
 }
 
 }  // namespace

@@ -3,8 +3,10 @@
 #include <algorithm>
 #include <ctime>
 #include <string>
+#include <unordered_map>
 #include <unordered_set>
 #include <utility>
+#include <vector>
 
 #include "plugins/common/key_format.h"
 #include "plugins/common/latest_messages.h"
@@ -21,42 +23,75 @@ constexpr int kLockWaitSeconds = 5;
 
 uint32_t WallClock() { return static_cast<uint32_t>(std::time(nullptr)); }
 
-// A MySQL named lock (GET_LOCK) held on one connection, released when this object dies.
-// The lock belongs to the connection's session, so the connection must stay held (and
-// outlive this object); if the session is lost, the server drops the lock itself. Lock
-// names are server-wide: "@<database>" is appended so that two databases on one server
-// (test databases, or two deployments) never wait for each other.
-class NamedLock {
+// MySQL named locks (GET_LOCK) held on one connection, released when this object dies.
+// The locks belong to the connection's session, so the connection must stay held (and
+// outlive this object); if the session is lost, the server drops them itself. Lock names
+// are server-wide: "@<database>" is appended so that two databases on one server (test
+// databases, or two deployments) never wait for each other.
+// A session may hold several named locks (MariaDB >= 10.0.2, MySQL >= 5.7). They are taken
+// in ascending name order, kSidesPerStatement per statement
+//   SELECT GET_LOCK(n1, 5) AND GET_LOCK(n2, 5) AND ...
+// which stops at the first lock not granted. The name list is padded to a power of two by
+// repeating the last name (few statement shapes); a repeated GET_LOCK of a name the session
+// holds nests, and the release statement repeats it too, so every grant is released.
+class NamedLocks {
  public:
-  NamedLock(sdk::MysqlConn& conn, std::string name) : conn_(conn), name_(std::move(name)) {}
-  NamedLock(const NamedLock&) = delete;
-  NamedLock& operator=(const NamedLock&) = delete;
-  ~NamedLock() {
-    if (held_) {
-      // Best effort: a lost session has released it already.
-      (void)conn_.Execute("SELECT RELEASE_LOCK(CONCAT(?, '@', IFNULL(DATABASE(), '')))", {name_});
+  // names: ascending, distinct.
+  NamedLocks(sdk::MysqlConn& conn, std::vector<std::string> names)
+      : conn_(conn), names_(std::move(names)) {}
+  NamedLocks(const NamedLocks&) = delete;
+  NamedLocks& operator=(const NamedLocks&) = delete;
+  ~NamedLocks() {
+    for (size_t at = 0; at < tried_; at += SessionStore::kSidesPerStatement) {
+      // Best effort: a lost session has released them already. Releasing a lock that was
+      // not granted (held by another session, or never taken) changes nothing.
+      (void)Run("RELEASE_LOCK(CONCAT(?, '@', IFNULL(DATABASE(), '')))", ", ", at);
     }
   }
 
-  // Waits up to kLockWaitSeconds. Returns OK; DBP_E_TIMEOUT if another session kept it;
-  // the statement error otherwise.
+  // Waits up to kLockWaitSeconds per lock. Returns OK once all are held; DBP_E_TIMEOUT if
+  // another session kept one; the statement error otherwise.
   sdk::Status Acquire() {
-    auto r = conn_.Execute("SELECT GET_LOCK(CONCAT(?, '@', IFNULL(DATABASE(), '')), ?)",
-                           {name_, kLockWaitSeconds});
-    if (!r.ok()) {
-      return r.status();
+    for (size_t at = 0; at < names_.size(); at += SessionStore::kSidesPerStatement) {
+      tried_ = at + SessionStore::kSidesPerStatement;  // released even if half granted
+      auto r = Run(
+          sdk::StrCat("GET_LOCK(CONCAT(?, '@', IFNULL(DATABASE(), '')), ", kLockWaitSeconds, ")"),
+          " AND ", at);
+      if (!r.ok()) {
+        return r.status();
+      }
+      if (r->Text(0, 0) != "1") {
+        return sdk::Status(DBP_E_TIMEOUT, sdk::StrCat("one of the locks ", names_[at], " .. ",
+                                                      Last(at), " not granted"));
+      }
     }
-    if (r->Text(0, 0) != "1") {
-      return sdk::Status(DBP_E_TIMEOUT, sdk::StrCat("lock ", name_, " not granted"));
-    }
-    held_ = true;
     return sdk::Status();
   }
 
  private:
+  const std::string& Last(size_t at) const {
+    return names_[std::min(names_.size(), at + SessionStore::kSidesPerStatement) - 1];
+  }
+  // SELECT call <sep> call ... over the names of the chunk starting at `at`, padded.
+  sdk::Result<sdk::MysqlResult> Run(const std::string& call, const char* sep, size_t at) {
+    size_t n = std::min(names_.size() - at, SessionStore::kSidesPerStatement);
+    size_t padded = PaddedSize(n);
+    std::string sql = "SELECT ";
+    std::vector<sdk::Param> params;
+    params.reserve(padded);
+    for (size_t i = 0; i < padded; ++i) {
+      if (i != 0) {
+        sql += sep;
+      }
+      sql += call;
+      params.emplace_back(names_[at + std::min(i, n - 1)]);
+    }
+    return conn_.ExecuteSpan(sql, params.data(), params.size());
+  }
+
   sdk::MysqlConn& conn_;
-  std::string name_;
-  bool held_ = false;
+  std::vector<std::string> names_;
+  size_t tried_ = 0;  // names_[0, tried_) may have been granted
 };
 
 // ids padded to a power of two (repeating the last one) as IN-list parameters.
@@ -67,115 +102,236 @@ void AppendPadded(const std::vector<uint32_t>& ids, std::vector<sdk::Param>* par
   }
 }
 
+// One session: user's session of peer, to be shown with updated raised to `updated`.
 struct Side {
   uint32_t user;
   uint32_t peer;
+  uint32_t updated;
 };
 
-struct FoundRows {
-  std::vector<uint32_t> ids;
-  std::unordered_set<uint32_t> users;
-};
+uint64_t Key(uint32_t user, uint32_t peer) { return (uint64_t{user} << 32) | peer; }
 
-// Every row (any status) of the sides' sessions of this type.
-sdk::Result<FoundRows> FindRows(sdk::MysqlConn& conn, uint32_t type,
-                                const std::vector<Side>& sides) {
-  std::string sql = "SELECT id, userId FROM IMRecentSession WHERE type = ? AND (";
-  std::vector<sdk::Param> params;
-  params.emplace_back(type);
-  for (size_t i = 0; i < sides.size(); ++i) {
-    sql += i == 0 ? "(userId = ? AND peerId = ?)" : " OR (userId = ? AND peerId = ?)";
-    params.emplace_back(sides[i].user);
-    params.emplace_back(sides[i].peer);
+// The touches as distinct sessions, ascending (user, peer), each with its largest updated.
+std::vector<Side> Merge(const std::vector<SessionStore::Touch>& touches) {
+  std::vector<Side> sides;
+  sides.reserve(touches.size());
+  for (const SessionStore::Touch& t : touches) {
+    sides.push_back({t.user_id, t.peer_id, t.updated});
   }
-  sql += ")";
-  auto rows = conn.ExecuteSpan(sql, params.data(), params.size());
-  if (!rows.ok()) {
-    return rows.status();
-  }
-  FoundRows found;
-  for (size_t r = 0; r < rows->rows(); ++r) {
-    found.ids.push_back(static_cast<uint32_t>(rows->Uint(r, 0)));
-    found.users.insert(static_cast<uint32_t>(rows->Uint(r, 1)));
-  }
-  return found;
-}
-
-// Shows the rows (status 0) and raises their updated to `updated`.
-sdk::Status ShowRows(sdk::MysqlConn& conn, const std::vector<uint32_t>& ids, uint32_t updated) {
-  std::vector<sdk::Param> params;
-  params.emplace_back(updated);
-  AppendPadded(ids, &params);
-  std::string sql = sdk::StrCat(
-      "UPDATE IMRecentSession SET status = 0, updated = GREATEST(updated, ?) WHERE id IN (",
-      Placeholders(params.size() - 1), ")");
-  return conn.ExecuteSpan(sql, params.data(), params.size()).status();
-}
-
-// Inserts one shown row per side.
-sdk::Status InsertRows(sdk::MysqlConn& conn, uint32_t type, const std::vector<Side>& sides,
-                       uint32_t updated) {
-  std::string sql =
-      "INSERT INTO IMRecentSession (userId, peerId, type, status, created, updated) VALUES ";
-  std::vector<sdk::Param> params;
-  const uint32_t now = WallClock();
-  for (size_t i = 0; i < sides.size(); ++i) {
-    sql += i == 0 ? "(?, ?, ?, 0, ?, ?)" : ", (?, ?, ?, 0, ?, ?)";
-    params.emplace_back(sides[i].user);
-    params.emplace_back(sides[i].peer);
-    params.emplace_back(type);
-    params.emplace_back(now);
-    params.emplace_back(updated);
-  }
-  return conn.ExecuteSpan(sql, params.data(), params.size()).status();
-}
-
-std::vector<Side> Missing(const std::vector<Side>& sides, const FoundRows& found) {
+  std::sort(sides.begin(), sides.end(),
+            [](const Side& a, const Side& b) { return Key(a.user, a.peer) < Key(b.user, b.peer); });
   std::vector<Side> out;
   for (const Side& s : sides) {
-    if (found.users.count(s.user) == 0) {
+    if (!out.empty() && out.back().user == s.user && out.back().peer == s.peer) {
+      out.back().updated = std::max(out.back().updated, s.updated);
+    } else {
       out.push_back(s);
     }
   }
   return out;
 }
 
-// Shows the sides' sessions of this type (at most a handful of sides, distinct users),
-// creating missing rows under lock_name.
-sdk::Status Touch(sdk::MysqlConn& conn, uint32_t type, const std::vector<Side>& sides,
-                  uint32_t updated, const std::string& lock_name) {
-  auto found = FindRows(conn, type, sides);
-  if (!found.ok()) {
-    return found.status();
+// Sides in statement-sized pieces.
+std::vector<std::vector<Side>> Chunks(const std::vector<Side>& sides) {
+  std::vector<std::vector<Side>> out;
+  for (size_t at = 0; at < sides.size(); at += SessionStore::kSidesPerStatement) {
+    out.emplace_back(sides.begin() + at,
+                     sides.begin() + std::min(sides.size(), at + SessionStore::kSidesPerStatement));
   }
-  if (!found->ids.empty()) {
-    sdk::Status s = ShowRows(conn, found->ids, updated);
+  return out;
+}
+
+struct FoundRow {
+  uint32_t id;
+  uint32_t updated;  // of its side
+};
+
+// Every row (any status) of the sides' sessions of this type (at most kSidesPerStatement
+// distinct sides), with the side's updated; adds the sides that have a row to *found.
+sdk::Status FindRows(sdk::MysqlConn& conn, uint32_t type, const std::vector<Side>& sides,
+                     std::vector<FoundRow>* rows_out, std::unordered_set<uint64_t>* found) {
+  std::string sql = "SELECT id, userId, peerId FROM IMRecentSession WHERE type = ? AND (";
+  std::vector<sdk::Param> params;
+  size_t padded = PaddedSize(sides.size());
+  params.reserve(1 + 2 * padded);
+  params.emplace_back(type);
+  for (size_t i = 0; i < padded; ++i) {
+    const Side& s = sides[std::min(i, sides.size() - 1)];
+    sql += i == 0 ? "(userId = ? AND peerId = ?)" : " OR (userId = ? AND peerId = ?)";
+    params.emplace_back(s.user);
+    params.emplace_back(s.peer);
+  }
+  sql += ")";
+  auto rows = conn.ExecuteSpan(sql, params.data(), params.size());
+  if (!rows.ok()) {
+    return rows.status();
+  }
+  std::unordered_map<uint64_t, uint32_t> wanted;
+  for (const Side& s : sides) {
+    wanted[Key(s.user, s.peer)] = s.updated;
+  }
+  for (size_t r = 0; r < rows->rows(); ++r) {
+    uint64_t key =
+        Key(static_cast<uint32_t>(rows->Uint(r, 1)), static_cast<uint32_t>(rows->Uint(r, 2)));
+    auto it = wanted.find(key);
+    if (it == wanted.end()) {
+      continue;  // cannot happen: the WHERE names only these sides
+    }
+    rows_out->push_back({static_cast<uint32_t>(rows->Uint(r, 0)), it->second});
+    found->insert(key);
+  }
+  return sdk::Status();
+}
+
+// Runs one autocommit write, again (up to kDeadlockAttempts in all) when InnoDB picked it as
+// a deadlock victim. The writes here touch the same rows from different indexes -- a batch
+// by primary key, the group flusher by (userId, peerId) -- so two of them can each hold a
+// lock the other needs; the victim's statement was rolled back whole and every write here
+// is idempotent (status 0, GREATEST(updated, ...), inserts under the creation lock), so
+// running it again is safe.
+constexpr int kDeadlockAttempts = 3;
+constexpr unsigned kErLockDeadlock = 1213;
+
+sdk::Status WriteRetryingDeadlocks(sdk::MysqlConn& conn, const std::string& sql,
+                                   const std::vector<sdk::Param>& params) {
+  sdk::Status s;
+  for (int attempt = 1; attempt <= kDeadlockAttempts; ++attempt) {
+    s = conn.ExecuteSpan(sql, params.data(), params.size()).status();
+    if (s.ok() || conn.ErrorNumber() != kErLockDeadlock) {
+      return s;
+    }
+  }
+  return s;
+}
+
+// Shows the rows (status 0) and raises each one's updated to its own value, at most
+// kSidesPerStatement rows per statement:
+//   UPDATE ... SET status = 0, updated = GREATEST(updated, CASE id WHEN ? THEN ? ... END)
+//   WHERE id IN (...)
+// padded to a power of two by repeating the last row.
+sdk::Status ShowRows(sdk::MysqlConn& conn, const std::vector<FoundRow>& rows) {
+  for (size_t at = 0; at < rows.size(); at += SessionStore::kSidesPerStatement) {
+    size_t n = std::min(rows.size() - at, SessionStore::kSidesPerStatement);
+    size_t padded = PaddedSize(n);
+    std::string sql = "UPDATE IMRecentSession SET status = 0, updated = GREATEST(updated, CASE id";
+    std::vector<sdk::Param> params;
+    params.reserve(3 * padded);
+    for (size_t i = 0; i < padded; ++i) {
+      const FoundRow& row = rows[at + std::min(i, n - 1)];
+      sql += " WHEN ? THEN ?";
+      params.emplace_back(row.id);
+      params.emplace_back(row.updated);
+    }
+    sql += sdk::StrCat(" END) WHERE id IN (", Placeholders(padded), ")");
+    for (size_t i = 0; i < padded; ++i) {
+      params.emplace_back(rows[at + std::min(i, n - 1)].id);
+    }
+    sdk::Status s = WriteRetryingDeadlocks(conn, sql, params);
     if (!s.ok()) {
       return s;
     }
   }
-  std::vector<Side> missing = Missing(sides, *found);
-  if (missing.empty()) {
+  return sdk::Status();
+}
+
+// Shows the existing rows of the sides' sessions of this type; *found gets every side
+// that has a row.
+sdk::Status ShowExisting(sdk::MysqlConn& conn, uint32_t type, const std::vector<Side>& sides,
+                         std::unordered_set<uint64_t>* found) {
+  std::vector<FoundRow> rows;
+  for (const std::vector<Side>& chunk : Chunks(sides)) {
+    sdk::Status s = FindRows(conn, type, chunk, &rows, found);
+    if (!s.ok()) {
+      return s;
+    }
+  }
+  return ShowRows(conn, rows);
+}
+
+// Inserts one shown row per side (distinct sides), created now, in one statement. The row
+// list is padded to a power of two by repeating the last row; UNION (distinct) drops the
+// repeats, so each side gets exactly one row:
+//   INSERT ... SELECT v.u, v.p, ?, 0, ?, v.t FROM (SELECT ? AS u, ? AS p, ? AS t UNION
+//   SELECT ?, ?, ? ...) AS v
+sdk::Status InsertRows(sdk::MysqlConn& conn, uint32_t type, const std::vector<Side>& sides) {
+  size_t padded = PaddedSize(sides.size());
+  std::string sql =
+      "INSERT INTO IMRecentSession (userId, peerId, type, status, created, updated) "
+      "SELECT v.u, v.p, ?, 0, ?, v.t FROM (";
+  std::vector<sdk::Param> params;
+  params.reserve(2 + 3 * padded);
+  params.emplace_back(type);
+  params.emplace_back(WallClock());
+  for (size_t i = 0; i < padded; ++i) {
+    const Side& s = sides[std::min(i, sides.size() - 1)];
+    sql += i == 0 ? "SELECT ? AS u, ? AS p, ? AS t" : " UNION SELECT ?, ?, ?";
+    params.emplace_back(s.user);
+    params.emplace_back(s.peer);
+    params.emplace_back(s.updated);
+  }
+  sql += ") AS v";
+  return WriteRetryingDeadlocks(conn, sql, params);
+}
+
+std::vector<Side> Missing(const std::vector<Side>& sides,
+                          const std::unordered_set<uint64_t>& found) {
+  std::vector<Side> out;
+  for (const Side& s : sides) {
+    if (found.count(Key(s.user, s.peer)) == 0) {
+      out.push_back(s);
+    }
+  }
+  return out;
+}
+
+// The named lock guarding the creation of a session row (see session_store.h).
+std::string LockName(uint32_t type, const Side& s) {
+  return type == kTypeSingle
+             ? sdk::StrCat("dbproxy.sess.", std::min(s.user, s.peer), ".", std::max(s.user, s.peer))
+             : sdk::StrCat("dbproxy.gsess.", s.peer);
+}
+
+// Shows the touched sessions of this type, creating missing rows under their locks.
+sdk::Status TouchType(sdk::MysqlConn& conn, uint32_t type,
+                      const std::vector<SessionStore::Touch>& touches) {
+  std::vector<Side> sides = Merge(touches);
+  if (sides.empty()) {
     return sdk::Status();
   }
-  // Creation path: another writer may be creating the same rows right now.
-  NamedLock lock(conn, lock_name);
-  sdk::Status s = lock.Acquire();
+  std::unordered_set<uint64_t> found;
+  sdk::Status s = ShowExisting(conn, type, sides, &found);
   if (!s.ok()) {
     return s;
   }
-  auto again = FindRows(conn, type, missing);
-  if (!again.ok()) {
-    return again.status();
+  std::vector<Side> missing = Missing(sides, found);
+  if (missing.empty()) {
+    return sdk::Status();
   }
-  if (!again->ids.empty()) {
-    s = ShowRows(conn, again->ids, updated);
+  // Creation path: other writers may be creating the same rows right now.
+  std::vector<std::string> names;
+  names.reserve(missing.size());
+  for (const Side& side : missing) {
+    names.push_back(LockName(type, side));
+  }
+  std::sort(names.begin(), names.end());
+  names.erase(std::unique(names.begin(), names.end()), names.end());
+  NamedLocks locks(conn, std::move(names));
+  s = locks.Acquire();
+  if (!s.ok()) {
+    return s;
+  }
+  std::unordered_set<uint64_t> again;
+  s = ShowExisting(conn, type, missing, &again);
+  if (!s.ok()) {
+    return s;
+  }
+  for (const std::vector<Side>& chunk : Chunks(Missing(missing, again))) {
+    s = InsertRows(conn, type, chunk);
     if (!s.ok()) {
       return s;
     }
   }
-  std::vector<Side> still = Missing(missing, *again);
-  return still.empty() ? sdk::Status() : InsertRows(conn, type, still, updated);
+  return sdk::Status();
 }
 
 // Members of chunk (ascending, distinct) that have a group session row of group_id.
@@ -209,32 +365,26 @@ sdk::Status BumpMembers(sdk::MysqlConn& conn, uint32_t group_id, const std::vect
       "UPDATE IMRecentSession SET updated = GREATEST(updated, ?) "
       "WHERE peerId = ? AND type = 2 AND userId IN (",
       Placeholders(params.size() - 2), ")");
-  return conn.ExecuteSpan(sql, params.data(), params.size()).status();
+  return WriteRetryingDeadlocks(conn, sql, params);
 }
 
 }  // namespace
 
-sdk::Status SessionStore::TouchPair(uint32_t a, uint32_t b, uint32_t updated) {
+SessionStore::TouchResult SessionStore::TouchSessions(const std::vector<Touch>& singles,
+                                                      const std::vector<Touch>& groups) {
+  TouchResult result;
+  if (singles.empty() && groups.empty()) {
+    return result;
+  }
   auto conn = host_.Mysql(keys::kMasterPool);
   if (!conn.ok()) {
-    return conn.status();
+    result.singles = singles.empty() ? sdk::Status() : conn.status();
+    result.groups = groups.empty() ? sdk::Status() : conn.status();
+    return result;
   }
-  std::vector<Side> sides = {{a, b}};
-  if (a != b) {
-    sides.push_back({b, a});
-  }
-  std::string lock = sdk::StrCat("dbproxy.sess.", std::min(a, b), ".", std::max(a, b));
-  return Touch(*conn, kTypeSingle, sides, updated, lock);
-}
-
-sdk::Status SessionStore::TouchOwnGroupSession(uint32_t user_id, uint32_t group_id,
-                                               uint32_t updated) {
-  auto conn = host_.Mysql(keys::kMasterPool);
-  if (!conn.ok()) {
-    return conn.status();
-  }
-  return Touch(*conn, kTypeGroup, {{user_id, group_id}}, updated,
-               sdk::StrCat("dbproxy.gsess.", group_id));
+  result.singles = TouchType(*conn, kTypeSingle, singles);
+  result.groups = TouchType(*conn, kTypeGroup, groups);
+  return result;
 }
 
 sdk::Status SessionStore::SyncGroupMembers(uint32_t group_id, const std::vector<uint32_t>& members,
@@ -273,7 +423,7 @@ sdk::Status SessionStore::SyncGroupMembers(uint32_t group_id, const std::vector<
     return sdk::Status();
   }
 
-  NamedLock lock(*conn, sdk::StrCat("dbproxy.gsess.", group_id));
+  NamedLocks lock(*conn, {sdk::StrCat("dbproxy.gsess.", group_id)});
   sdk::Status s = lock.Acquire();
   if (!s.ok()) {
     return s;
@@ -295,11 +445,11 @@ sdk::Status SessionStore::SyncGroupMembers(uint32_t group_id, const std::vector<
     std::vector<Side> rows;
     for (uint32_t uid : chunk) {
       if (existing->count(uid) == 0) {
-        rows.push_back({uid, group_id});
+        rows.push_back({uid, group_id, updated});
       }
     }
     if (!rows.empty()) {
-      s = InsertRows(*conn, kTypeGroup, rows, updated);
+      s = InsertRows(*conn, kTypeGroup, rows);
       if (!s.ok()) {
         return s;
       }

@@ -13,6 +13,8 @@ namespace dbproxy::plugins::session {
 // re-check, which keeps concurrent writers from creating duplicates (W10):
 //   dbproxy.sess.<small uid>.<big uid>@<database>   both single sessions of a user pair
 //   dbproxy.gsess.<gid>@<database>                  every group session of a group
+// A writer needing several of these locks takes them in ascending name order, in one
+// statement per kSidesPerStatement names, so writers never wait for each other in a cycle.
 // Legacy duplicates are tolerated: every matching row is updated, and lists collapse them.
 // Writes and their checks go to teamtalk_master; the list reads teamtalk_slave.
 // The connection counts matched rows (CLIENT_FOUND_ROWS), so an UPDATE that writes the
@@ -22,15 +24,29 @@ class SessionStore {
  public:
   explicit SessionStore(const sdk::Host& host) : host_(host) {}
 
-  // A single message between a and b was stored at `updated`: both users' sessions of the
-  // other (type 1) are shown (status 0) with updated raised to `updated`; missing rows are
-  // created. Statements: 2 (select, one update for both sides); creating a row adds the
-  // lock, a re-check and one insert.
-  sdk::Status TouchPair(uint32_t a, uint32_t b, uint32_t updated);
+  // One session to show: user_id's session of peer_id (a user for type 1, a group for
+  // type 2) had a message stored at `updated`.
+  struct Touch {
+    uint32_t user_id;
+    uint32_t peer_id;
+    uint32_t updated;
+  };
+  struct TouchResult {
+    sdk::Status singles;  // of the type-1 touches
+    sdk::Status groups;   // of the type-2 touches
+  };
 
-  // user posted in group gid at `updated`: their group session is shown (revived if they
-  // had removed it) or created, like TeamTalk's send path did for the sender.
-  sdk::Status TouchOwnGroupSession(uint32_t user_id, uint32_t group_id, uint32_t updated);
+  // A batch of stored messages: every touched session is shown (status 0, revived if its
+  // user had removed it) with updated raised to the largest `updated` of its touches, and
+  // missing rows are created, exactly as touching them one by one would leave them.
+  // Touching the same session twice is the same as once with the larger `updated`.
+  // Singles list both sides of a pair; groups list the sender's own group session.
+  // On one connection, per type and per kSidesPerStatement distinct sessions: one SELECT of
+  // their rows and one UPDATE of the rows found. Only when rows are missing: one statement
+  // taking every needed named lock (sorted by name), a re-check (SELECT, and an UPDATE for
+  // rows created meanwhile), one multi-row INSERT, and one statement releasing the locks.
+  // A failure fails the whole type: some of its rows may have been written.
+  TouchResult TouchSessions(const std::vector<Touch>& singles, const std::vector<Touch>& groups);
 
   // The group had a message at `updated`: every member's group session gets updated raised
   // to it, without reviving sessions a member removed (TeamTalk's SyncCenter semantics),
@@ -55,7 +71,8 @@ class SessionStore {
   // Returns the number of rows that were shown (0: nothing to remove).
   sdk::Result<uint64_t> Remove(uint32_t user_id, uint32_t peer_id, uint32_t type, uint32_t now);
 
-  static constexpr size_t kChunk = 512;
+  static constexpr size_t kChunk = 512;             // members per group-sync statement
+  static constexpr size_t kSidesPerStatement = 64;  // sessions per touch statement
 
  private:
   const sdk::Host& host_;

@@ -1,30 +1,41 @@
 #include "plugins/unread/counter_updater.h"
 
+#include <vector>
+
 #include "plugins/common/events.h"
 
 namespace dbproxy::plugins::unread {
 
 void CounterUpdater::OnMessageStored(std::string_view data) {
-  std::optional<events::MessageStored> e = events::DecodeMessageStored(data);
-  if (!e) {
+  std::optional<std::vector<events::MessageStored>> batch = events::DecodeMessagesStored(data);
+  if (!batch) {
     host_.Warn("message.stored: payload of ", data.size(), " bytes not understood");
     host_.Count("event_errors");
     return;
   }
-  sdk::Status s;
-  if (e->session_type == 1) {
-    s = counters_.AddSingle(e->to_id, e->from_user_id);
-  } else if (e->session_type == 2) {
-    s = counters_.AddGroup(e->to_id, e->from_user_id);
-  } else {
-    host_.Warn("message.stored: unknown session type ", e->session_type);
-    host_.Count("event_errors");
-    return;
+  // The records to count, in batch order; records of an unknown type are skipped alone.
+  std::vector<const events::MessageStored*> counted;
+  std::vector<UnreadCounters::Increment> increments;
+  counted.reserve(batch->size());
+  increments.reserve(batch->size());
+  for (const events::MessageStored& e : *batch) {
+    if (e.session_type != 1 && e.session_type != 2) {
+      host_.Warn("message.stored: unknown session type ", e.session_type, " (msg_id=", e.msg_id,
+                 ")");
+      host_.Count("event_errors");
+      continue;
+    }
+    counted.push_back(&e);
+    increments.push_back({e.session_type, e.from_user_id, e.to_id});
   }
-  if (!s.ok()) {
-    host_.Warn("unread counter not updated: type=", e->session_type, " from=", e->from_user_id,
-               " to=", e->to_id, " msg_id=", e->msg_id, ": ", s.message());
-    host_.Count("counter_errors");
+  std::vector<sdk::Status> results = counters_.Add(increments);
+  for (size_t i = 0; i < results.size(); ++i) {
+    if (!results[i].ok()) {
+      const events::MessageStored& e = *counted[i];
+      host_.Warn("unread counter not updated: type=", e.session_type, " from=", e.from_user_id,
+                 " to=", e.to_id, " msg_id=", e.msg_id, ": ", results[i].message());
+      host_.Count("counter_errors");
+    }
   }
 }
 

@@ -9,8 +9,13 @@ namespace dbproxy::plugins::unread {
 
 // Subscriber of "message.stored" (plugins/common/events.h): counts every committed message
 // as unread for its receivers. Single: the receiver's counter for the sender grows by one.
-// Group: the group count grows by one and the sender's marker follows it.
-// A Redis failure is logged and counted; the message itself is already stored.
+// Group: the group count grows by one and the sender's marker follows it. A payload is a
+// batch of one or more records; the whole batch is counted in one pipelined Redis round
+// trip, in record order, with the same result as counting the records one by one.
+// A payload that is not a whole number of valid records is rejected as a whole (counted in
+// event_errors); a record of an unknown session type is skipped alone (event_errors). A
+// Redis failure is logged and counted per record (counter_errors); the messages themselves
+// are already stored.
 // Thread: any worker, concurrently.
 class CounterUpdater {
  public:

@@ -50,19 +50,38 @@ sdk::Status Checked(sdk::Result<sdk::RedisReply> reply, const char* what) {
 
 }  // namespace
 
-sdk::Status UnreadCounters::AddSingle(uint32_t to, uint32_t from) const {
-  std::string key = keys::UserUnread(to);
-  std::string field = keys::Num(from);
-  return Checked(host_.RedisInstance(keys::kUnreadInstance).Command({"HINCRBY", key, field, "1"}),
-                 "HINCRBY");
-}
-
-sdk::Status UnreadCounters::AddGroup(uint32_t group_id, uint32_t from) const {
-  std::string group_key = keys::GroupMsgCount(group_id);
-  std::string user_key = keys::UserGroupRead(from, group_id);
-  return Checked(host_.RedisInstance(keys::kUnreadInstance)
-                     .Command({"EVAL", kAddGroupScript, "2", group_key, user_key}),
-                 "add group count");
+std::vector<sdk::Status> UnreadCounters::Add(const std::vector<Increment>& increments) const {
+  if (increments.empty()) {
+    return {};
+  }
+  sdk::RedisPipeline pipeline = host_.RedisInstance(keys::kUnreadInstance).Pipeline();
+  for (const Increment& inc : increments) {
+    if (inc.session_type == 1) {
+      pipeline.Append({"HINCRBY", keys::UserUnread(inc.to), keys::Num(inc.from), "1"});
+    } else {
+      pipeline.Append({"EVAL", kAddGroupScript, "2", keys::GroupMsgCount(inc.to),
+                       keys::UserGroupRead(inc.from, inc.to)});
+    }
+  }
+  auto reply = pipeline.Exec();
+  if (reply.ok() && reply->size() != increments.size()) {
+    reply = sdk::Status(DBP_E_REDIS, sdk::StrCat("pipeline answered ", reply->size(), " of ",
+                                                 increments.size(), " commands"));
+  }
+  if (!reply.ok()) {
+    return std::vector<sdk::Status>(increments.size(), reply.status());
+  }
+  std::vector<sdk::Status> out(increments.size());
+  for (size_t i = 0; i < increments.size(); ++i) {
+    sdk::RedisValue v = (*reply)[i];
+    if (v.is_error()) {
+      out[i] = sdk::Status(
+          DBP_E_REDIS,
+          sdk::StrCat(increments[i].session_type == 1 ? "HINCRBY: " : "add group count: ",
+                      v.str()));
+    }
+  }
+  return out;
 }
 
 sdk::Status UnreadCounters::ClearSingle(uint32_t user_id, uint32_t peer_id) const {

@@ -32,12 +32,22 @@ class UnreadCounters {
     std::vector<GroupCount> groups;    // in the order of group_ids
   };
 
-  // One message from `from` to user `to`: HINCRBY unread_<to> <from> 1.
-  sdk::Status AddSingle(uint32_t to, uint32_t from) const;
+  // One stored message to count, as in the "message.stored" event.
+  struct Increment {
+    uint32_t session_type;  // 1 single, 2 group
+    uint32_t from;          // sender
+    uint32_t to;            // receiving user (single) or group id (group)
+  };
 
-  // One message in group gid from `from`: the group count grows by one and the sender's
-  // read marker is set to the new count (their own message is not unread for them).
-  sdk::Status AddGroup(uint32_t group_id, uint32_t from) const;
+  // Counts every message, in order, in ONE pipelined round trip:
+  //   single: HINCRBY unread_<to> <from> 1
+  //   group:  one Lua script: the group count grows by one and the sender's read marker is
+  //           set to the new count (their own message is not unread for them).
+  // The commands run in the given order, so counters and markers end exactly as if the
+  // messages were counted one by one. Returns one status per increment (same order): the
+  // command's error, or for every increment the round trip's error if it failed (then
+  // none, some or all of them may have been applied). session_type must be 1 or 2.
+  std::vector<sdk::Status> Add(const std::vector<Increment>& increments) const;
 
   // user read everything from peer: HDEL unread_<user> <peer>.
   sdk::Status ClearSingle(uint32_t user_id, uint32_t peer_id) const;

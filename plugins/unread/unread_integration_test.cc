@@ -1,10 +1,14 @@
 // unread over the wire: dbproxyd with the unread module (and, for the message-driven
 // tests, message and group_member), real MariaDB and Redis.
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <chrono>
 #include <ctime>
+#include <filesystem>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -15,7 +19,9 @@
 
 #include "IM.BaseDefine.pb.h"
 #include "IM.Message.pb.h"
+#include "plugins/common/events.h"
 #include "tests/support/daemon_process.h"
+#include "tests/support/http_get.h"
 #include "tests/support/tcp_proxy.h"
 #include "tests/support/test_database.h"
 #include "tests/support/test_redis.h"
@@ -50,12 +56,14 @@ bool WaitFor(const std::function<bool()>& cond, int timeout_ms = 5000) {
 // One suite = one database, one Redis block, one dbproxyd with `plugins` enabled.
 class UnreadSuite : public ::testing::Test {
  protected:
-  static void StartDaemon(std::vector<std::string> plugins) {
+  static void StartDaemon(std::vector<std::string> plugins,
+                          std::string plugin_dir = DBPROXY_PLUGIN_DIR) {
     db_ = TestDatabase::Create().release();
     redis_ = TestRedis::Create().release();
     daemon_ = new DaemonProcess();
     DaemonProcess::Options options;
     options.plugins = std::move(plugins);
+    options.plugin_dir = std::move(plugin_dir);
     ASSERT_TRUE(daemon_->Start(*db_, *redis_, options));
   }
   static void TearDownTestSuite() {
@@ -525,6 +533,229 @@ TEST(UnreadConfig, RejectsAnAesKeyThatIsNot32Bytes) {
   EXPECT_NE(daemon.ReadLog().find("unread.aes_key must be exactly 32 bytes, got 31"),
             std::string::npos)
       << daemon.ReadLog();
+}
+
+// ---- Batches: one message.stored event carrying the records of one commit ---------------
+// Published by the session module's test-only probe (0x7f01: body = the event payload),
+// which delivers payloads the message module does not produce on cue.
+
+using Stored = plugins::events::MessageStored;
+
+Stored Record(uint32_t type, uint32_t from, uint32_t to, uint32_t msg_id = 1) {
+  Stored e;
+  e.session_type = type;
+  e.from_user_id = from;
+  e.to_id = to;
+  e.msg_id = msg_id;
+  e.msg_type = type == 1 ? 1 : 0x11;
+  e.create_time = 1000;
+  e.stored_at = 1000;
+  return e;
+}
+
+// A plugin directory with unread.so and the probe, as symlinks; removed by the caller.
+std::string PluginDirWithProbe() {
+  std::string dir = (std::filesystem::temp_directory_path() /
+                     ("unread_probe_plugins_" + std::to_string(::getpid())))
+                        .string();
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  std::filesystem::create_symlink(std::string(DBPROXY_PLUGIN_DIR) + "/unread.so",
+                                  dir + "/unread.so");
+  std::filesystem::create_symlink(std::string(DBPROXY_TEST_PLUGIN_DIR) + "/session_test_probe.so",
+                                  dir + "/session_test_probe.so");
+  return dir;
+}
+
+std::string PublishOn(WireClient& client, const std::string& payload) {
+  std::optional<WireClient::Frame> f = client.Call(7, 0x7f01, payload, 10000);
+  return f ? f->body : "no answer";
+}
+
+// What counting records one by one leaves in Redis: key -> field -> value.
+using Counters = std::map<std::string, std::map<std::string, std::string>>;
+
+Counters Simulate(const std::vector<Stored>& records) {
+  Counters out;
+  for (const Stored& e : records) {
+    if (e.session_type == 1) {
+      std::string& v = out["unread_" + std::to_string(e.to_id)][std::to_string(e.from_user_id)];
+      v = std::to_string((v.empty() ? 0 : std::stoi(v)) + 1);
+    } else {
+      std::string gid = std::to_string(e.to_id);
+      std::string& total = out[gid + "_im_group_msg"]["count"];
+      total = std::to_string((total.empty() ? 0 : std::stoi(total)) + 1);
+      out[std::to_string(e.from_user_id) + "_" + gid + "_im_user_group"]["count"] = total;
+    }
+  }
+  return out;
+}
+
+// 125 records over users base+1..base+40 and groups gbase+1, gbase+2: 80 singles to seven
+// receivers from eleven senders (so most (to, from) repeat), and 45 group records
+// interleaved, where the senders alternate so each sender's marker depends on the order.
+std::vector<Stored> MakeBatch(uint32_t base, uint32_t gbase) {
+  std::vector<Stored> out;
+  for (uint32_t i = 0; i < 80; ++i) {
+    out.push_back(Record(1, base + 20 + i % 11, base + 1 + i % 7, i + 1));
+    if (i % 8 == 3 || i % 8 == 6) {
+      uint32_t g = static_cast<uint32_t>(out.size());
+      out.push_back(Record(2, base + 1 + g % 4, gbase + 1, 1000 + g));
+      out.push_back(Record(2, base + 5 + g % 3, gbase + 2 - g % 2, 1000 + g));
+    }
+    if (i % 16 == 15) {
+      out.push_back(Record(2, base + 8, gbase + 1, 2000 + i));
+    }
+  }
+  return out;
+}
+
+class UnreadEventTest : public UnreadSuite {
+ protected:
+  static void SetUpTestSuite() {
+    plugin_dir_ = PluginDirWithProbe();
+    StartDaemon({"unread", "session_test_probe"}, plugin_dir_);
+  }
+  static void TearDownTestSuite() {
+    UnreadSuite::TearDownTestSuite();
+    std::filesystem::remove_all(plugin_dir_);
+  }
+
+  std::string Publish(const std::string& payload) { return PublishOn(client_, payload); }
+  int64_t Counter(const char* name) {
+    return PluginCounter(daemon_->metrics_port(), "unread", name);
+  }
+  // The Redis contents of every key named in `like` (same keys, same fields).
+  Counters Read(const Counters& like) {
+    Counters out;
+    for (const auto& [key, fields] : like) {
+      RedisReply all = redis_->Command(unread_db(), "HGETALL", key);
+      for (size_t i = 0; i + 1 < all.elements.size(); i += 2) {
+        out[key][all.elements[i].str] = all.elements[i + 1].str;
+      }
+    }
+    return out;
+  }
+
+  static std::string plugin_dir_;
+};
+
+std::string UnreadEventTest::plugin_dir_;
+
+TEST_F(UnreadEventTest, ABatchCountsExactlyLikeItsRecordsOneByOne) {
+  std::vector<Stored> one = MakeBatch(6000, 96000);
+  std::vector<Stored> batch = MakeBatch(6100, 96100);
+  ASSERT_EQ(one.size(), 125u);
+  int64_t errors_before = Counter("counter_errors") + Counter("event_errors");
+
+  for (const Stored& e : one) {
+    ASSERT_EQ(Publish(std::string(plugins::events::Encode(e))), "1");
+  }
+  ASSERT_EQ(Publish(plugins::events::EncodeBatch(batch)), "1");
+
+  Counters expected_one = Simulate(one);
+  Counters expected_batch = Simulate(batch);
+  EXPECT_EQ(Read(expected_one), expected_one);
+  EXPECT_EQ(Read(expected_batch), expected_batch);
+  // Spot checks: receiver 6101 got i = 0, 7, 14, ... from senders 20 + i % 11.
+  EXPECT_EQ(HGet("unread_6101", "6120"), "2");  // i = 0 and 77
+  EXPECT_EQ(HGet("96101_im_group_msg", "count"), expected_batch["96101_im_group_msg"]["count"]);
+  EXPECT_EQ(HGet("6108_96101_im_user_group", "count"), "35")
+      << "the marker of the sender of the last group record is the group's final count";
+  EXPECT_EQ(Counter("counter_errors") + Counter("event_errors"), errors_before);
+}
+
+TEST_F(UnreadEventTest, ACommandErrorFailsOnlyItsOwnRecord) {
+  // unread_6201 and 96201_im_group_msg are strings: HINCRBY on them fails.
+  redis_->Command(unread_db(), "SET", "unread_6201", "not a hash");
+  redis_->Command(unread_db(), "SET", "96201_im_group_msg", "not a hash");
+  std::vector<Stored> batch = {Record(1, 6202, 6201), Record(1, 6202, 6203), Record(2, 6204, 96201),
+                               Record(2, 6204, 96202), Record(1, 6202, 6203)};
+  int64_t before = Counter("counter_errors");
+
+  ASSERT_EQ(Publish(plugins::events::EncodeBatch(batch)), "1");
+
+  EXPECT_EQ(Counter("counter_errors"), before + 2);
+  EXPECT_EQ(HGet("unread_6203", "6202"), "2");
+  EXPECT_EQ(HGet("96202_im_group_msg", "count"), "1");
+  EXPECT_EQ(HGet("6204_96202_im_user_group", "count"), "1");
+  EXPECT_EQ(HGet("6204_96201_im_user_group", "count"), "(nil)");
+  EXPECT_EQ(redis_->Command(unread_db(), "GET", "unread_6201").str, "not a hash");
+}
+
+TEST_F(UnreadEventTest, MalformedPayloadsAreRejectedWholeAndCounted) {
+  std::vector<Stored> two = {Record(1, 6301, 6302), Record(2, 6301, 96301)};
+  std::vector<Stored> bad_version = {Record(1, 6301, 6302), Record(1, 6303, 6302),
+                                     Record(2, 6301, 96301)};
+  bad_version[1].version = 0;
+  int64_t before = Counter("event_errors");
+
+  EXPECT_EQ(Publish(""), "1");
+  EXPECT_EQ(Publish(plugins::events::EncodeBatch(two) + "xyz"), "1");
+  EXPECT_EQ(Publish(plugins::events::EncodeBatch(bad_version)), "1");
+
+  EXPECT_EQ(Counter("event_errors"), before + 3);
+  EXPECT_EQ(redis_
+                ->Command(unread_db(), "EXISTS", "unread_6302", "96301_im_group_msg",
+                          "6301_96301_im_user_group")
+                .integer,
+            0)
+      << "nothing of a rejected payload is counted";
+
+  // A record of an unknown type is skipped alone; the rest of its batch counts.
+  std::vector<Stored> mixed = {Record(1, 6304, 6305), Record(3, 6304, 6305),
+                               Record(2, 6304, 96302)};
+  ASSERT_EQ(Publish(plugins::events::EncodeBatch(mixed)), "1");
+  EXPECT_EQ(Counter("event_errors"), before + 4);
+  EXPECT_EQ(HGet("unread_6305", "6304"), "1");
+  EXPECT_EQ(HGet("96302_im_group_msg", "count"), "1");
+}
+
+TEST(UnreadBatchOutage, RedisDownFailsTheBatchCountedPerRecordAndLaterBatchesCount) {
+  std::unique_ptr<TestDatabase> db = TestDatabase::Create();
+  std::unique_ptr<TestRedis> redis = TestRedis::Create();
+  std::unique_ptr<TcpProxy> proxy =
+      TcpProxy::Start(redis->env().redis_host, redis->env().redis_port);
+  std::string plugin_dir = PluginDirWithProbe();
+  DaemonProcess daemon;
+  DaemonProcess::Options options;
+  options.plugins = {"unread", "session_test_probe"};
+  options.plugin_dir = plugin_dir;
+  options.redis_ports["unread"] = proxy->port();
+  ASSERT_TRUE(daemon.Start(*db, *redis, options));
+  WireClient client;
+  ASSERT_TRUE(client.Connect(daemon.port()));
+  int u = redis->db("unread");
+  auto counter = [&] { return PluginCounter(daemon.metrics_port(), "unread", "counter_errors"); };
+  std::vector<Stored> batch = {Record(1, 6401, 6402), Record(2, 6401, 96401), Record(1, 6403, 6402),
+                               Record(2, 6403, 96401)};
+  ASSERT_EQ(PublishOn(client, std::string(plugins::events::Encode(Record(1, 6499, 6498)))), "1");
+  ASSERT_EQ(redis->Command(u, "HGET", "unread_6498", 6499).str, "1") << "counting works";
+  int64_t before = counter();
+
+  proxy->Cut();
+  EXPECT_EQ(PublishOn(client, plugins::events::EncodeBatch(batch)), "1");
+  EXPECT_EQ(counter(), before + 4) << "every record of the batch";
+  ASSERT_TRUE(proxy->Restore());
+
+  // The pool reconnects; single probes (each counted once or failed once) until it does.
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        (void)PublishOn(client, std::string(plugins::events::Encode(Record(1, 6499, 6498))));
+        return redis->Command(u, "HGET", "unread_6498", 6499).str != "1";
+      },
+      10000));
+  int64_t after_restore = counter();
+  ASSERT_EQ(PublishOn(client, plugins::events::EncodeBatch(batch)), "1");
+  EXPECT_EQ(counter(), after_restore);
+  EXPECT_EQ(redis->Command(u, "HGET", "unread_6402", 6401).str, "1");
+  EXPECT_EQ(redis->Command(u, "HGET", "unread_6402", 6403).str, "1");
+  EXPECT_EQ(redis->Command(u, "HGET", "96401_im_group_msg", "count").str, "2")
+      << "the failed batch left nothing behind";
+  EXPECT_EQ(redis->Command(u, "HGET", "6403_96401_im_user_group", "count").str, "2");
+  EXPECT_EQ(redis->Command(u, "HGET", "6401_96401_im_user_group", "count").str, "1");
+  daemon.Stop();
+  std::filesystem::remove_all(plugin_dir);
 }
 
 // ---- Driven by the message module --------------------------------------------------------
