@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <limits>
+#include <unordered_map>
 #include <vector>
 
 #include "IM.BaseDefine.pb.h"
@@ -10,31 +11,78 @@
 #include "plugins/common/command_ids.h"
 #include "plugins/common/key_format.h"
 #include "plugins/common/latest_messages.h"
+#include "plugins/common/sql_in_list.h"
 
 namespace dbproxy::plugins::unread {
 namespace {
 
 namespace lm = latest_messages;
 
-// The groups the user is an active member of, most recently changed first, at most limit.
-// IMGroupMember has no unique key: a group listed twice is kept once.
-sdk::Result<std::vector<uint32_t>> GroupsOfUser(sdk::MysqlConn& conn, uint32_t user_id,
-                                                uint32_t limit) {
-  auto rows = conn.Execute(
-      "SELECT groupId FROM IMGroupMember WHERE userId = ? AND status = 0 "
-      "ORDER BY updated DESC, id DESC LIMIT ?",
-      {user_id, limit});
-  if (!rows.ok()) {
-    return rows.status();
-  }
-  std::vector<uint32_t> out;
-  for (size_t r = 0; r < rows->rows(); ++r) {
-    auto gid = static_cast<uint32_t>(rows->Uint(r, 0));
-    if (gid != 0 && std::find(out.begin(), out.end(), gid) == out.end()) {
-      out.push_back(gid);
+// The groups each user is an active member of, most recently changed first, at most limit
+// per user, for up to kUsersPerStatement users per statement (padded to a power of two).
+// IMGroupMember has no unique key: a group listed twice is kept once (and the limit counts
+// rows, as a LIMIT would). Users in no group are absent.
+constexpr size_t kUsersPerStatement = 64;
+
+sdk::Result<std::unordered_map<uint32_t, std::vector<uint32_t>>> GroupsOfUsers(
+    sdk::MysqlConn& conn, const std::vector<uint32_t>& users, uint32_t limit) {
+  std::unordered_map<uint32_t, std::vector<uint32_t>> out;
+  std::unordered_map<uint32_t, uint32_t> rows_seen;
+  for (size_t at = 0; at < users.size(); at += kUsersPerStatement) {
+    std::vector<uint32_t> chunk(users.begin() + static_cast<std::ptrdiff_t>(at),
+                                users.begin() + static_cast<std::ptrdiff_t>(std::min(
+                                                    users.size(), at + kUsersPerStatement)));
+    std::vector<sdk::Param> params;
+    sql::AppendPadded(&params, chunk);
+    auto rows =
+        conn.ExecuteSpan(sdk::StrCat("SELECT userId, groupId FROM IMGroupMember WHERE userId IN ",
+                                     sql::InList(chunk.size()),
+                                     " AND status = 0 ORDER BY userId, updated DESC, id DESC"),
+                         params.data(), params.size());
+    if (!rows.ok()) {
+      return rows.status();
+    }
+    for (size_t r = 0; r < rows->rows(); ++r) {
+      const auto user = static_cast<uint32_t>(rows->Uint(r, 0));
+      const auto gid = static_cast<uint32_t>(rows->Uint(r, 1));
+      if (rows_seen[user]++ >= limit) {
+        continue;
+      }
+      std::vector<uint32_t>& groups = out[user];
+      if (gid != 0 && std::find(groups.begin(), groups.end(), gid) == groups.end()) {
+        groups.push_back(gid);
+      }
     }
   }
   return out;
+}
+
+// The relation and latest message of each peer the user has unread messages from.
+sdk::Status LatestSingles(sdk::MysqlConn& conn, uint32_t user_id,
+                          const UnreadCounters::Snapshot& snap, lm::PeerMap* out) {
+  std::vector<uint32_t> peers;
+  for (const auto& single : snap.singles) {
+    peers.push_back(single.peer_id);
+  }
+  sdk::Result<lm::PeerMap> singles = lm::ForPeers(conn, user_id, peers);
+  if (!singles.ok()) {
+    return sdk::Status(DBP_E_MYSQL,
+                       sdk::StrCat("latest single messages: ", singles.status().message()));
+  }
+  *out = std::move(*singles);
+  return sdk::Status();
+}
+
+// The latest message of each group.
+sdk::Status LatestOfGroups(sdk::MysqlConn& conn, const std::vector<uint32_t>& group_ids,
+                           lm::LatestMap* out) {
+  sdk::Result<lm::LatestMap> latest = lm::ForGroups(conn, group_ids);
+  if (!latest.ok()) {
+    return sdk::Status(DBP_E_MYSQL,
+                       sdk::StrCat("latest group messages: ", latest.status().message()));
+  }
+  *out = std::move(*latest);
+  return sdk::Status();
 }
 
 void AddInfo(IM::Message::IMUnreadMsgCntRsp* rsp, uint32_t session_id,
@@ -54,93 +102,144 @@ void AddInfo(IM::Message::IMUnreadMsgCntRsp* rsp, uint32_t session_id,
 
 }  // namespace
 
-void GetUnreadCount::Handle(sdk::Request& request) {
-  IM::Message::IMUnreadMsgCntReq req;
-  std::string_view body = request.body();
-  bool parsed =
-      req.ParsePartialFromArray(body.data(), static_cast<int>(body.size())) && req.IsInitialized();
-  const uint32_t user_id = req.user_id();
+// What one user of a batch gets: the counters and the latest single messages, or why not.
+struct GetUnreadCount::UserView {
+  sdk::Status status;
+  UnreadCounters::Snapshot snap;
+  lm::PeerMap singles;
+};
 
+void GetUnreadCount::HandleBatch(std::span<sdk::Request> requests) {
+  struct Pending {
+    sdk::Request* request;
+    IM::Message::IMUnreadMsgCntReq req;
+  };
+  std::vector<Pending> pending;
+  for (sdk::Request& request : requests) {
+    Pending p{&request, {}};
+    std::string_view body = request.body();
+    if (!p.req.ParsePartialFromArray(body.data(), static_cast<int>(body.size())) ||
+        !p.req.IsInitialized()) {
+      host_.Warn("unread: body does not parse (", body.size(), " bytes) seq=", request.seq());
+      host_.Count("parse_errors");
+      Answer(request, p.req, nullptr, lm::LatestMap());
+      continue;
+    }
+    pending.push_back(std::move(p));
+  }
+  if (pending.empty()) {
+    return;
+  }
+
+  std::vector<uint32_t> users;
+  for (const Pending& p : pending) {
+    users.push_back(p.req.user_id());
+  }
+  std::sort(users.begin(), users.end());
+  users.erase(std::unique(users.begin(), users.end()), users.end());
+
+  std::unordered_map<uint32_t, UserView> views;
+  lm::LatestMap group_latest;
+  Read(users, &views, &group_latest);
+  for (Pending& p : pending) {
+    Answer(*p.request, p.req, &views[p.req.user_id()], group_latest);
+  }
+  host_.Count("unread_batches");
+}
+
+void GetUnreadCount::Read(const std::vector<uint32_t>& users,
+                          std::unordered_map<uint32_t, UserView>* views,
+                          lm::LatestMap* group_latest) const {
+  auto fail_all = [&](const char* what, const std::string& why) {
+    for (uint32_t user : users) {
+      (*views)[user].status = sdk::Status(DBP_E_UNAVAILABLE, sdk::StrCat(what, ": ", why));
+    }
+  };
+  auto conn = host_.Mysql(keys::kSlavePool);
+  if (!conn.ok()) {
+    return fail_all("mysql", conn.status().message());
+  }
+  auto groups = GroupsOfUsers(*conn, users, config_.max_groups);
+  if (!groups.ok()) {
+    return fail_all("groups", groups.status().message());
+  }
+  std::vector<UnreadCounters::Query> queries;
+  for (uint32_t user : users) {
+    auto it = groups->find(user);
+    queries.push_back({user, it == groups->end() ? std::vector<uint32_t>() : it->second});
+  }
+  std::vector<sdk::Result<UnreadCounters::Snapshot>> snaps = counters_.ReadMany(queries);
+
+  std::vector<uint32_t> unread_groups;
+  for (size_t i = 0; i < users.size(); ++i) {
+    UserView& view = (*views)[users[i]];
+    if (!snaps[i].ok()) {
+      view.status = sdk::Status(DBP_E_REDIS, sdk::StrCat("redis: ", snaps[i].status().message()));
+      continue;
+    }
+    view.snap = std::move(*snaps[i]);
+    for (const auto& g : view.snap.groups) {
+      unread_groups.push_back(g.group_id);
+    }
+    if (!view.snap.singles.empty()) {
+      view.status = LatestSingles(*conn, users[i], view.snap, &view.singles);
+    }
+  }
+  if (unread_groups.empty()) {
+    return;
+  }
+  const sdk::Status latest = LatestOfGroups(*conn, unread_groups, group_latest);
+  if (!latest.ok()) {
+    for (uint32_t user : users) {
+      UserView& view = (*views)[user];
+      if (view.status.ok() && !view.snap.groups.empty()) {
+        view.status = latest;
+      }
+    }
+  }
+}
+
+void GetUnreadCount::Answer(sdk::Request& request, const IM::Message::IMUnreadMsgCntReq& req,
+                            const UserView* view, const lm::LatestMap& group_latest) const {
+  const uint32_t user_id = req.user_id();
   IM::Message::IMUnreadMsgCntRsp rsp;
   rsp.set_user_id(user_id);
   rsp.set_total_cnt(0);
   rsp.set_attach_data(req.attach_data());
-  auto answer = [&] {
-    sdk::Status s = request.ReplyMessage(sid::kMsg, cid::kMsgUnreadCntRsp, rsp);
-    if (!s.ok()) {
-      host_.Warn("unread reply failed: cmd=0x0307 seq=", request.seq(), " user=", user_id, ": ",
-                 s.message());
-    }
-  };
-  auto fail = [&](const char* what, const std::string& why) {
-    host_.Warn("unread list of user ", user_id, " failed (", what, ") seq=", request.seq(), ": ",
-               why);
+  if (view != nullptr && !view->status.ok()) {
+    host_.Warn("unread list of user ", user_id, " failed seq=", request.seq(), ": ",
+               view->status.message());
     host_.Count("storage_errors");
-    rsp.clear_unreadinfo_list();
-    rsp.set_total_cnt(0);
-    answer();
-  };
-
-  if (!parsed) {
-    host_.Warn("unread: body does not parse (", body.size(), " bytes) seq=", request.seq());
-    host_.Count("parse_errors");
-    answer();
-    return;
+    view = nullptr;
   }
-
-  auto conn = host_.Mysql(keys::kSlavePool);
-  if (!conn.ok()) {
-    return fail("mysql", conn.status().message());
-  }
-  auto groups = GroupsOfUser(*conn, user_id, config_.max_groups);
-  if (!groups.ok()) {
-    return fail("groups", groups.status().message());
-  }
-  auto snap = counters_.Read(user_id, *groups);
-  if (!snap.ok()) {
-    return fail("redis", snap.status().message());
-  }
-
-  std::vector<uint32_t> peers;
-  for (const auto& s : snap->singles) {
-    peers.push_back(s.peer_id);
-  }
-  auto singles = lm::ForPeers(*conn, user_id, peers);
-  if (!singles.ok()) {
-    return fail("latest single messages", singles.status().message());
-  }
-  std::vector<uint32_t> unread_groups;
-  for (const auto& g : snap->groups) {
-    unread_groups.push_back(g.group_id);
-  }
-  auto group_latest = lm::ForGroups(*conn, unread_groups);
-  if (!group_latest.ok()) {
-    return fail("latest group messages", group_latest.status().message());
-  }
-  conn->Release();
-
-  uint64_t total = 0;
-  for (const auto& s : snap->singles) {
-    auto p = singles->find(s.peer_id);
-    if (p == singles->end() || !p->second.latest ||
-        !lm::IsValidMsgType(p->second.latest->msg_type)) {
-      continue;
+  if (view != nullptr) {
+    uint64_t total = 0;
+    for (const auto& s : view->snap.singles) {
+      auto p = view->singles.find(s.peer_id);
+      if (p == view->singles.end() || !p->second.latest ||
+          !lm::IsValidMsgType(p->second.latest->msg_type)) {
+        continue;
+      }
+      AddInfo(&rsp, s.peer_id, IM::BaseDefine::SESSION_TYPE_SINGLE, s.count, *p->second.latest,
+              s.peer_id, config_.audio_preview, &total);
     }
-    AddInfo(&rsp, s.peer_id, IM::BaseDefine::SESSION_TYPE_SINGLE, s.count, *p->second.latest,
-            s.peer_id, config_.audio_preview, &total);
-  }
-  for (const auto& g : snap->groups) {
-    auto m = group_latest->find(g.group_id);
-    if (m == group_latest->end() || !lm::IsValidMsgType(m->second.msg_type)) {
-      continue;
+    for (const auto& g : view->snap.groups) {
+      auto m = group_latest.find(g.group_id);
+      if (m == group_latest.end() || !lm::IsValidMsgType(m->second.msg_type)) {
+        continue;
+      }
+      AddInfo(&rsp, g.group_id, IM::BaseDefine::SESSION_TYPE_GROUP, g.unread, m->second,
+              m->second.from_user_id, config_.audio_preview, &total);
     }
-    AddInfo(&rsp, g.group_id, IM::BaseDefine::SESSION_TYPE_GROUP, g.unread, m->second,
-            m->second.from_user_id, config_.audio_preview, &total);
+    rsp.set_total_cnt(
+        static_cast<uint32_t>(std::min<uint64_t>(total, std::numeric_limits<uint32_t>::max())));
+    host_.Count("unread_lists");
   }
-  rsp.set_total_cnt(
-      static_cast<uint32_t>(std::min<uint64_t>(total, std::numeric_limits<uint32_t>::max())));
-  host_.Count("unread_lists");
-  answer();
+  sdk::Status s = request.ReplyMessage(sid::kMsg, cid::kMsgUnreadCntRsp, rsp);
+  if (!s.ok()) {
+    host_.Warn("unread reply failed: cmd=0x0307 seq=", request.seq(), " user=", user_id, ": ",
+               s.message());
+  }
 }
 
 }  // namespace dbproxy::plugins::unread

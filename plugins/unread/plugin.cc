@@ -15,6 +15,9 @@
 namespace dbproxy::plugins::unread {
 namespace {
 
+// Most 0x0307 requests answered together.
+constexpr uint32_t kMaxListBatch = 64;
+
 class UnreadPlugin : public sdk::Plugin {
  public:
   sdk::Status Init(sdk::Host& host) override {
@@ -28,8 +31,11 @@ class UnreadPlugin : public sdk::Plugin {
     list_ = std::make_unique<GetUnreadCount>(host, *config_, *counters_);
     read_ack_ = std::make_unique<ReadAck>(host, *counters_);
 
-    sdk::Status s =
-        host.RegisterCommand(cid::kMsgUnreadCntReq, [this](sdk::Request& r) { list_->Handle(r); });
+    // A batch command: queued lists share their MySQL and Redis round trips.
+    sdk::Status s = host.RegisterBatchCommand(
+        cid::kMsgUnreadCntReq,
+        [this](std::span<sdk::Request> requests) { list_->HandleBatch(requests); }, kMaxListBatch,
+        /*max_running=*/0);
     if (s.ok()) {
       s = host.RegisterCommand(
           cid::kMsgReadAck, [this](sdk::Request& r) { read_ack_->Handle(r); }, nullptr,

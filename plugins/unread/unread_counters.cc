@@ -100,22 +100,44 @@ sdk::Status UnreadCounters::ClearGroup(uint32_t user_id, uint32_t group_id) cons
 
 sdk::Result<UnreadCounters::Snapshot> UnreadCounters::Read(
     uint32_t user_id, const std::vector<uint32_t>& group_ids) const {
+  std::vector<sdk::Result<Snapshot>> all = ReadMany({Query{user_id, group_ids}});
+  return std::move(all.front());
+}
+
+std::vector<sdk::Result<UnreadCounters::Snapshot>> UnreadCounters::ReadMany(
+    const std::vector<Query>& queries) const {
   sdk::RedisPipeline pipeline = host_.RedisInstance(keys::kUnreadInstance).Pipeline();
-  pipeline.Append({"HGETALL", keys::UserUnread(user_id)});
-  for (uint32_t gid : group_ids) {
-    pipeline.Append({"HGET", keys::GroupMsgCount(gid), keys::kCountField});
-    pipeline.Append({"HGET", keys::UserGroupRead(user_id, gid), keys::kCountField});
+  size_t commands = 0;
+  for (const Query& q : queries) {
+    pipeline.Append({"HGETALL", keys::UserUnread(q.user_id)});
+    for (uint32_t gid : q.group_ids) {
+      pipeline.Append({"HGET", keys::GroupMsgCount(gid), keys::kCountField});
+      pipeline.Append({"HGET", keys::UserGroupRead(q.user_id, gid), keys::kCountField});
+    }
+    commands += 1 + 2 * q.group_ids.size();
   }
   auto reply = pipeline.Exec();
+  if (reply.ok() && reply->size() != commands) {
+    reply = sdk::Status(DBP_E_REDIS, sdk::StrCat("pipeline answered ", reply->size(), " of ",
+                                                 commands, " commands"));
+  }
   if (!reply.ok()) {
-    return reply.status();
+    return std::vector<sdk::Result<Snapshot>>(queries.size(), reply.status());
   }
-  if (reply->size() != 1 + 2 * group_ids.size()) {
-    return sdk::Status(DBP_E_REDIS, sdk::StrCat("pipeline answered ", reply->size(), " of ",
-                                                1 + 2 * group_ids.size(), " commands"));
+  std::vector<sdk::Result<Snapshot>> out;
+  out.reserve(queries.size());
+  size_t at = 0;
+  for (const Query& q : queries) {
+    out.push_back(ParseSnapshot(*reply, at, q.group_ids));
+    at += 1 + 2 * q.group_ids.size();
   }
+  return out;
+}
+
+sdk::Result<UnreadCounters::Snapshot> UnreadCounters::ParseSnapshot(
+    const sdk::RedisReply& reply, size_t at, const std::vector<uint32_t>& group_ids) {
   Snapshot snap;
-  sdk::RedisValue all = (*reply)[0];
+  sdk::RedisValue all = reply[at];
   if (all.is_error()) {
     return sdk::Status(DBP_E_REDIS, sdk::StrCat("HGETALL: ", all.str()));
   }
@@ -134,8 +156,8 @@ sdk::Result<UnreadCounters::Snapshot> UnreadCounters::Read(
             [](const SingleCount& a, const SingleCount& b) { return a.peer_id < b.peer_id; });
 
   for (size_t g = 0; g < group_ids.size(); ++g) {
-    sdk::RedisValue total = (*reply)[1 + 2 * g];
-    sdk::RedisValue read = (*reply)[2 + 2 * g];
+    sdk::RedisValue total = reply[at + 1 + 2 * g];
+    sdk::RedisValue read = reply[at + 2 + 2 * g];
     if (total.is_error() || read.is_error()) {
       return sdk::Status(DBP_E_REDIS,
                          sdk::StrCat("HGET: ", total.is_error() ? total.str() : read.str()));

@@ -60,7 +60,19 @@ class UnreadCounters {
   // pipelined round trip. Returns the snapshot, or the Redis error.
   sdk::Result<Snapshot> Read(uint32_t user_id, const std::vector<uint32_t>& group_ids) const;
 
+  // Read for several users in one pipelined round trip; one result per query, in order
+  // (a failed round trip fails them all).
+  struct Query {
+    uint32_t user_id;
+    std::vector<uint32_t> group_ids;
+  };
+  std::vector<sdk::Result<Snapshot>> ReadMany(const std::vector<Query>& queries) const;
+
  private:
+  // The snapshot of one query whose replies start at reply[at].
+  static sdk::Result<Snapshot> ParseSnapshot(const sdk::RedisReply& reply, size_t at,
+                                             const std::vector<uint32_t>& group_ids);
+
   const sdk::Host& host_;
 };
 

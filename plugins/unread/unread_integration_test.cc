@@ -57,13 +57,14 @@ bool WaitFor(const std::function<bool()>& cond, int timeout_ms = 5000) {
 class UnreadSuite : public ::testing::Test {
  protected:
   static void StartDaemon(std::vector<std::string> plugins,
-                          std::string plugin_dir = DBPROXY_PLUGIN_DIR) {
+                          std::string plugin_dir = DBPROXY_PLUGIN_DIR, int workers = 8) {
     db_ = TestDatabase::Create().release();
     redis_ = TestRedis::Create().release();
     daemon_ = new DaemonProcess();
     DaemonProcess::Options options;
     options.plugins = std::move(plugins);
     options.plugin_dir = std::move(plugin_dir);
+    options.workers = workers;
     ASSERT_TRUE(daemon_->Start(*db_, *redis_, options));
   }
   static void TearDownTestSuite() {
@@ -608,6 +609,90 @@ std::vector<Stored> MakeBatch(uint32_t base, uint32_t gbase) {
     }
   }
   return out;
+}
+
+// ---- Lists answered in batches: a one-worker daemon, so requests sent back to back queue
+// up and are answered together.
+
+class UnreadBatchTest : public UnreadSuite {
+ protected:
+  static void SetUpTestSuite() { StartDaemon({"unread"}, DBPROXY_PLUGIN_DIR, /*workers=*/1); }
+};
+
+TEST_F(UnreadBatchTest, ListsAnsweredTogetherEqualTheSameListsAnsweredAlone) {
+  // Users 300..319 are members of group 4 (demo data) with different read markers; each
+  // has unread single chats from a different number of peers; user 950 is in no group and
+  // has nothing unread. Every list is asked twice in the batch, and one body is garbage.
+  const int u = unread_db();
+  AddGroupMessage(4, 2, 40, "group latest", 17, 1000);
+  redis_->Command(u, "HSET", "4_im_group_msg", "count", 40);
+  std::vector<uint32_t> users;
+  for (uint32_t user = 300; user < 320; ++user) {
+    users.push_back(user);
+    redis_->Command(u, "HSET", std::to_string(user) + "_4_im_user_group", "count", 20 + user % 25);
+    for (uint32_t k = 0; k < user % 4; ++k) {
+      const uint32_t peer = 900 + k;
+      const uint32_t rid = AddRelation(user, peer);
+      AddMessage(rid, peer, user, 1, "from " + std::to_string(peer) + " to " + std::to_string(user),
+                 1, 1000);
+      redis_->Command(u, "HSET", "unread_" + std::to_string(user), peer, 1 + k);
+    }
+  }
+  users.push_back(950);
+
+  auto body_of = [](uint32_t user) {
+    IM::Message::IMUnreadMsgCntReq req;
+    req.set_user_id(user);
+    req.set_attach_data("attach " + std::to_string(user));
+    return req.SerializeAsString();
+  };
+  // Alone: one request at a time.
+  std::map<uint32_t, std::string> alone;
+  for (uint32_t user : users) {
+    std::optional<WireClient::Frame> f = client_.Call(kSidMsg, kUnreadReq, body_of(user));
+    ASSERT_TRUE(f);
+    alone[user] = f->body;
+    IM::Message::IMUnreadMsgCntRsp rsp;
+    ASSERT_TRUE(rsp.ParseFromString(f->body));
+    EXPECT_EQ(rsp.unreadinfo_list_size(), user == 950 ? 0 : 1 + static_cast<int>(user % 4));
+  }
+
+  // Together: every list twice and a garbage body, in one write.
+  const int64_t batches_before = PluginCounter(daemon_->metrics_port(), "unread", "unread_batches");
+  std::vector<std::string> bodies;
+  for (int round = 0; round < 2; ++round) {
+    for (uint32_t user : users) {
+      bodies.push_back(body_of(user));
+    }
+  }
+  bodies.push_back("\xff\xff garbage");
+  std::string frames;
+  for (size_t i = 0; i < bodies.size(); ++i) {
+    frames += WireClient::EncodeFrame(
+        WireClient::MakeFrame(kSidMsg, kUnreadReq, static_cast<uint16_t>(i + 1), bodies[i]));
+  }
+  ASSERT_TRUE(client_.SendRaw(frames));
+  std::vector<int> answers(bodies.size(), 0);
+  for (size_t n = 0; n < bodies.size(); ++n) {
+    std::optional<WireClient::Frame> f = client_.ReadFrame(10000, /*skip_heartbeats=*/true);
+    ASSERT_TRUE(f) << "answer " << n;
+    ASSERT_GE(f->seq, 1);
+    ASSERT_LE(f->seq, bodies.size());
+    ++answers[f->seq - 1];
+    if (f->seq == bodies.size()) {
+      IM::Message::IMUnreadMsgCntRsp rsp;
+      EXPECT_TRUE(rsp.ParseFromString(f->body));
+      EXPECT_EQ(rsp.unreadinfo_list_size(), 0);
+      continue;
+    }
+    const uint32_t user = users[(f->seq - 1) % users.size()];
+    EXPECT_EQ(f->body, alone[user]) << "user " << user;
+  }
+  EXPECT_EQ(answers, std::vector<int>(bodies.size(), 1));
+  const int64_t batches =
+      PluginCounter(daemon_->metrics_port(), "unread", "unread_batches") - batches_before;
+  EXPECT_GT(batches, 0);
+  EXPECT_LT(batches, static_cast<int64_t>(bodies.size()) / 2) << "lists were not batched";
 }
 
 class UnreadEventTest : public UnreadSuite {
