@@ -3,11 +3,6 @@
 // sees it: rebuild of a lost Redis hash, groups made directly in MySQL, groups whose last
 // member left, and that 0xF001 cannot be reached from the network.
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <cstdint>
 #include <ctime>
@@ -24,6 +19,7 @@
 #include "IM.BaseDefine.pb.h"
 #include "IM.Group.pb.h"
 #include "tests/support/daemon_process.h"
+#include "tests/support/http_get.h"
 #include "tests/support/test_database.h"
 #include "tests/support/test_redis.h"
 #include "tests/support/wire_client.h"
@@ -50,28 +46,6 @@ uint32_t Now() { return static_cast<uint32_t>(std::time(nullptr)); }
 template <class List>
 Ids ToIds(const List& list) {
   return Ids(list.begin(), list.end());
-}
-
-std::string HttpGet(uint16_t port, const std::string& path) {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(port);
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
-    close(fd);
-    return "";
-  }
-  std::string request = "GET " + path + " HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n";
-  (void)!write(fd, request.data(), request.size());
-  std::string out;
-  char buf[65536];
-  ssize_t n;
-  while ((n = read(fd, buf, sizeof(buf))) > 0) {
-    out.append(buf, static_cast<size_t>(n));
-  }
-  close(fd);
-  return out;
 }
 
 // The value of an unlabelled Prometheus counter; -1 if absent.
