@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "plugins/common/key_format.h"
+#include "plugins/common/latest_cache.h"
 #include "plugins/message/message_batch_store.h"
 
 namespace dbproxy::plugins::message {
@@ -465,6 +466,45 @@ void MessageWriter::RaiseCounters(std::span<WriteItem> items) const {
     ids.push_back(id);
   }
   counters_.Raise(counter_keys, ids);
+  CacheLatest(items);
+}
+
+void MessageWriter::CacheLatest(std::span<WriteItem> items) const {
+  // The highest stored message of each single-chat conversation of the batch.
+  std::map<Pair, const WriteItem*> latest;
+  for (const WriteItem& item : items) {
+    if (item.group || !item.settled || !item.status.ok() || item.stored.msg_id == 0) {
+      continue;
+    }
+    const WriteItem*& slot = latest[PairOf(item)];
+    if (slot == nullptr || slot->stored.msg_id < item.stored.msg_id) {
+      slot = &item;
+    }
+  }
+  if (latest.empty()) {
+    return;
+  }
+  const std::string ttl = keys::Num(latest_cache::kTtlSeconds);
+  const std::string key_count = keys::Num(latest.size());
+  std::vector<std::string> entry_keys;
+  std::vector<std::string> values;
+  for (const auto& [pair, item] : latest) {
+    entry_keys.push_back(latest_cache::Key(pair.small_id, pair.big_id));
+    values.push_back(latest_cache::Encode(
+        latest_cache::Entry{item->stored.msg_id, item->stored.relate_id, item->type, item->from_id,
+                            std::string(item->content)}));
+  }
+  std::vector<std::string_view> argv = {"EVAL", latest_cache::kStoreScript, key_count};
+  argv.insert(argv.end(), entry_keys.begin(), entry_keys.end());
+  argv.push_back(ttl);
+  argv.insert(argv.end(), values.begin(), values.end());
+  auto reply = host_.RedisInstance(keys::kUnreadInstance).Command(argv.data(), argv.size());
+  if (!reply.ok() || reply->is_error()) {
+    // Readers then find the copies older than the counters and ask MySQL.
+    host_.Warn("latest-message copies of ", latest.size(), " conversations not written: ",
+               reply.ok() ? std::string(reply->str()) : reply.status().message());
+    host_.Count("latest_cache_write_failures");
+  }
 }
 
 }  // namespace dbproxy::plugins::message

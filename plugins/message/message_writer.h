@@ -5,7 +5,8 @@
 // whole batch. In that transaction it locks every conversation (the pairs' IMRelationShip
 // rows, created if missing; the IMGroup rows), takes the next msgIds
 // (message_id_allocator.h; the messages of one conversation get consecutive ids in batch
-// order) and inserts the rows; after COMMIT it raises the Redis counters.
+// order) and inserts the rows; after COMMIT it raises the Redis counters and refreshes the
+// copies of the conversations' latest messages (plugins/common/latest_cache.h).
 //
 // Guarantees, per message: it gets an id only if its row is committed, and a failure leaves
 // no trace of it. A failure that concerns one message (its group has no row, its relation's
@@ -75,7 +76,10 @@ class MessageWriter {
   Outcome StoreOn(sdk::MysqlConn& conn, std::span<WriteItem> items, sdk::Status* error) const;
   // After kCommitUnknown: looks for the first live item's row on a fresh connection.
   void ResolveUnknownCommit(std::span<WriteItem> items, const sdk::Status& error) const;
+  // After COMMIT: raises the conversations' msgId counters, then refreshes the copies of
+  // their latest messages (plugins/common/latest_cache.h), in that order.
   void RaiseCounters(std::span<WriteItem> items) const;
+  void CacheLatest(std::span<WriteItem> items) const;
 
   const sdk::Host& host_;
   MessageIdCounters counters_;

@@ -10,6 +10,7 @@
 #include "IM.Message.pb.h"
 #include "plugins/common/command_ids.h"
 #include "plugins/common/key_format.h"
+#include "plugins/common/latest_cache.h"
 #include "plugins/common/latest_messages.h"
 #include "plugins/common/sql_in_list.h"
 
@@ -57,19 +58,25 @@ sdk::Result<std::unordered_map<uint32_t, std::vector<uint32_t>>> GroupsOfUsers(
   return out;
 }
 
-// The relation and latest message of each peer the user has unread messages from.
+// The relation and latest message of each peer the user has unread messages from that
+// *out does not hold yet (read from MySQL; added to *out).
 sdk::Status LatestSingles(sdk::MysqlConn& conn, uint32_t user_id,
                           const UnreadCounters::Snapshot& snap, lm::PeerMap* out) {
   std::vector<uint32_t> peers;
   for (const auto& single : snap.singles) {
-    peers.push_back(single.peer_id);
+    if (out->count(single.peer_id) == 0) {
+      peers.push_back(single.peer_id);
+    }
+  }
+  if (peers.empty()) {
+    return sdk::Status();
   }
   sdk::Result<lm::PeerMap> singles = lm::ForPeers(conn, user_id, peers);
   if (!singles.ok()) {
     return sdk::Status(DBP_E_MYSQL,
                        sdk::StrCat("latest single messages: ", singles.status().message()));
   }
-  *out = std::move(*singles);
+  out->merge(*singles);
   return sdk::Status();
 }
 
@@ -181,8 +188,12 @@ void GetUnreadCount::Read(const std::vector<uint32_t>& users,
     for (const auto& g : view.snap.groups) {
       unread_groups.push_back(g.group_id);
     }
-    if (!view.snap.singles.empty()) {
-      view.status = LatestSingles(*conn, users[i], view.snap, &view.singles);
+  }
+  ReadCachedLatest(users, views);
+  for (uint32_t user : users) {
+    UserView& view = (*views)[user];
+    if (view.status.ok() && !view.snap.singles.empty()) {
+      view.status = LatestSingles(*conn, user, view.snap, &view.singles);
     }
   }
   if (unread_groups.empty()) {
@@ -197,6 +208,58 @@ void GetUnreadCount::Read(const std::vector<uint32_t>& users,
       }
     }
   }
+}
+
+void GetUnreadCount::ReadCachedLatest(const std::vector<uint32_t>& users,
+                                      std::unordered_map<uint32_t, UserView>* views) const {
+  sdk::RedisPipeline pipeline = host_.RedisInstance(keys::kUnreadInstance).Pipeline();
+  std::vector<uint32_t> asked;  // users with a script in the pipeline, in order
+  for (uint32_t user : users) {
+    const UserView& view = (*views)[user];
+    if (!view.status.ok() || view.snap.singles.empty()) {
+      continue;
+    }
+    std::vector<std::string> argv = {"EVAL", std::string(latest_cache::kReadScript),
+                                     keys::Num(view.snap.singles.size())};
+    for (const auto& single : view.snap.singles) {
+      argv.push_back(latest_cache::Key(user, single.peer_id));
+    }
+    pipeline.Append(argv);
+    asked.push_back(user);
+  }
+  if (asked.empty()) {
+    return;
+  }
+  auto reply = pipeline.Exec();
+  if (!reply.ok() || reply->size() != asked.size()) {
+    // MySQL answers for every conversation.
+    host_.Count("latest_cache_read_failures");
+    return;
+  }
+  int64_t hits = 0;
+  int64_t misses = 0;
+  for (size_t u = 0; u < asked.size(); ++u) {
+    UserView& view = (*views)[asked[u]];
+    sdk::RedisValue values = (*reply)[u];
+    if (values.size() != view.snap.singles.size()) {
+      misses += static_cast<int64_t>(view.snap.singles.size());
+      continue;
+    }
+    for (size_t p = 0; p < view.snap.singles.size(); ++p) {
+      latest_cache::Entry entry;
+      if (!values[p].is_string() || !latest_cache::Decode(values[p].str(), &entry)) {
+        ++misses;
+        continue;
+      }
+      lm::PeerLatest& peer = view.singles[view.snap.singles[p].peer_id];
+      peer.relate_id = entry.relate_id;
+      peer.latest = lm::LatestMessage{entry.msg_id, entry.msg_type, entry.from_user_id,
+                                      std::move(entry.content)};
+      ++hits;
+    }
+  }
+  host_.Count("latest_cache_hits", hits);
+  host_.Count("latest_cache_misses", misses);
 }
 
 void GetUnreadCount::Answer(sdk::Request& request, const IM::Message::IMUnreadMsgCntReq& req,

@@ -44,6 +44,11 @@ class GetUnreadCount {
   // Reads what each user of the batch gets into *views (a failure is kept per user).
   void Read(const std::vector<uint32_t>& users, std::unordered_map<uint32_t, UserView>* views,
             latest_messages::LatestMap* group_latest) const;
+  // Fills each view's singles from the copies of the latest messages in Redis
+  // (plugins/common/latest_cache.h), one pipelined round trip for the batch; conversations
+  // whose copy is missing or outdated stay out, for MySQL to answer.
+  void ReadCachedLatest(const std::vector<uint32_t>& users,
+                        std::unordered_map<uint32_t, UserView>* views) const;
   // Replies to one request; view null (an unparsable body or a failure) answers the empty
   // list.
   void Answer(sdk::Request& request, const IM::Message::IMUnreadMsgCntReq& req,

@@ -893,6 +893,47 @@ TEST_F(UnreadWithMessageTest, SingleMessagesAreCountedPerSender) {
   EXPECT_EQ(after.unreadinfo_list(0).session_id(), 402u);
 }
 
+TEST_F(UnreadWithMessageTest, LatestMessageCopiesAreUsedOnlyWhileTheirCounterAgrees) {
+  auto counter = [&](const char* name) {
+    return PluginCounter(daemon_->metrics_port(), "unread", name);
+  };
+  // Commas, NUL bytes and 4-byte UTF-8 survive the copy.
+  const std::string tricky("x,y,,\0\xf0\x9f\x98\x80,z", 12);
+  Send(410, 411, 1, "first");
+  const uint32_t second = Send(410, 411, 1, tricky);
+  const int64_t hits = counter("latest_cache_hits");
+  IM::Message::IMUnreadMsgCntRsp rsp = Unread(411);
+  ASSERT_EQ(rsp.unreadinfo_list_size(), 1);
+  ExpectInfo(rsp.unreadinfo_list(0), 410, 1, 2, second, tricky, 1, 410);
+  EXPECT_EQ(counter("latest_cache_hits"), hits + 1) << "answered without the copy";
+
+  // An original db_proxy_server stores a newer message: its row, and INCR of the counter.
+  const uint32_t rid = static_cast<uint32_t>(std::stoul(
+      *db_->QueryValue("SELECT id FROM IMRelationShip WHERE smallId = 410 AND bigId = 411")));
+  AddMessage(rid, 411, 410, second + 1, "from the old server", 1, 1700000000);
+  redis_->Command(unread_db(), "INCR", "msg_id_" + std::to_string(rid));
+  redis_->Command(unread_db(), "HINCRBY", "unread_411", 410, 1);
+  const int64_t misses = counter("latest_cache_misses");
+  rsp = Unread(411);
+  ASSERT_EQ(rsp.unreadinfo_list_size(), 1);
+  ExpectInfo(rsp.unreadinfo_list(0), 410, 1, 3, second + 1, "from the old server", 1, 410);
+  EXPECT_EQ(counter("latest_cache_misses"), misses + 1) << "an outdated copy was used";
+
+  // A copy that is not one (hand-edited, truncated) is ignored too.
+  redis_->Command(unread_db(), "SET", "dbproxy_latest_410_411",
+                  std::to_string(second + 1) + "," + std::to_string(rid) + ",garbage");
+  rsp = Unread(411);
+  ASSERT_EQ(rsp.unreadinfo_list_size(), 1);
+  EXPECT_EQ(rsp.unreadinfo_list(0).latest_msg_data(), "from the old server");
+
+  // The next message through dbproxy refreshes the copy, never lowering it.
+  const uint32_t fourth = Send(411, 410, 1, "fourth");
+  EXPECT_EQ(fourth, second + 2);
+  EXPECT_EQ(redis_->Command(unread_db(), "GET", "dbproxy_latest_410_411").str,
+            std::to_string(fourth) + "," + std::to_string(rid) + ",1,411,fourth");
+  EXPECT_GT(redis_->Command(unread_db(), "TTL", "dbproxy_latest_410_411").integer, 0);
+}
+
 TEST_F(UnreadWithMessageTest, GroupMessagesAreUnreadForMembersButNotForTheSender) {
   // Group 2: users 1..100.
   Send(50, 2, 0x11, "hello group");
