@@ -295,7 +295,14 @@ MessageWriter::Outcome MessageWriter::StoreOn(MysqlConn& conn, std::span<WriteIt
   }
   for (WriteItem& item : items) {
     if (Live(item) && !item.group) {
-      item.stored.relate_id = relation_of.at(PairOf(item));
+      auto relation = relation_of.find(PairOf(item));
+      if (relation == relation_of.end()) {
+        // LockRelations settles every pair it could not lock; this is a broken invariant,
+        // answered as a failure of the message rather than with silence.
+        Settle(item, Status(DBP_E_INTERNAL, "relation not locked"));
+        continue;
+      }
+      item.stored.relate_id = relation->second;
     }
   }
 
