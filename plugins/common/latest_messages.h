@@ -53,6 +53,7 @@
 #include "dbproxy/sdk/plugin.h"
 #include "dbproxy/sdk/status.h"
 #include "plugins/common/key_format.h"
+#include "plugins/common/sql_in_list.h"
 
 namespace dbproxy::plugins::latest_messages {
 
@@ -138,13 +139,6 @@ inline bool ParseProbeCell(std::string_view cell, LatestMessage* out) {
 
 namespace internal {
 
-// SET STATEMENT in a MariaDB-only comment (MySQL skips it): with this many equality ranges
-// or more the range optimizer takes row estimates from index statistics instead of diving
-// into the index once per IN value. A statement here has one or two hundred such values and
-// a single sensible plan, so the dives are pure cost (about 15% of the statement's CPU).
-inline constexpr const char* kNoIndexDives =
-    "/*M!100301 SET STATEMENT eq_range_index_dive_limit=1 FOR */ ";
-
 // "CASE <id_expr> % 8 WHEN 0 THEN (probe of shard 0) ... END": the latest message of the
 // conversation whose id is id_expr, from its shard.
 inline std::string ProbeCase(std::string (*table)(uint32_t), const char* index,
@@ -206,7 +200,7 @@ inline sdk::Result<PeerMap> ForPeers(sdk::MysqlConn& conn, uint32_t user_id,
     std::vector<uint32_t> big_ids = internal::Slice(above, round * kMaxPerStatement);
     std::vector<uint32_t> small_ids = internal::Slice(below, round * kMaxPerStatement);
     std::string sql = sdk::StrCat(
-        internal::kNoIndexDives, "SELECT r.id, r.smallId, r.bigId, ",
+        sql::kNoIndexDives, "SELECT r.id, r.smallId, r.bigId, ",
         internal::ProbeCase(&keys::MessageTable, "idx_relateId_status_msgId_created", "relateId",
                             "fromId", "r.id"),
         " FROM IMRelationShip r WHERE r.status = 0 AND ((r.smallId = ? AND r.bigId IN (",

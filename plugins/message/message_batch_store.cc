@@ -53,11 +53,6 @@ std::vector<uint32_t> Slice(const std::vector<uint32_t>& ids, size_t at, size_t 
                                ids.begin() + static_cast<std::ptrdiff_t>(at + count));
 }
 
-// MariaDB-only (MySQL skips the comment): take IN-list row estimates from statistics
-// instead of one index dive per value; these statements have one sensible plan.
-constexpr const char* kNoIndexDives =
-    "/*M!100301 SET STATEMENT eq_range_index_dive_limit=1 FOR */ ";
-
 // "CASE <id_expr> % 8 WHEN 0 THEN (probe on shard 0) ... END", where a probe is
 // "(SELECT <select> FROM <shard> m FORCE INDEX (<index>) WHERE m.<column> = <id_expr>
 // <filter> ORDER BY <order> LIMIT 1)": it reads the last entry of an index range backwards,
@@ -90,12 +85,12 @@ std::string ProbeCase(bool group, const char* id_expr, const char* select, const
 // A group's index puts msgId before status, so one probe covers every status.
 std::string MaxProbeStatement(bool group) {
   if (group) {
-    return StrCat(kNoIndexDives, "SELECT g.id, ",
+    return StrCat(sql::kNoIndexDives, "SELECT g.id, ",
                   ProbeCase(true, "g.id", "m.msgId", "", "m.msgId DESC"),
                   " FROM IMGroup g WHERE g.id IN ");
   }
   return StrCat(
-      kNoIndexDives, "SELECT r.id, ",
+      sql::kNoIndexDives, "SELECT r.id, ",
       ProbeCase(false, "r.id", "m.msgId", " AND m.status = 0", "m.msgId DESC"), ", ",
       ProbeCase(false, "r.id", "CONCAT(m.status, ',', m.msgId)", "", "m.status DESC, m.msgId DESC"),
       " FROM IMRelationShip r WHERE r.id IN ");
@@ -129,7 +124,10 @@ Result<uint64_t> FullMaxRelationMsgId(MysqlConn& conn, uint32_t relate_id) {
 // IMGroup, locked by the caller).
 Result<std::unordered_map<uint32_t, uint64_t>> MaxMsgIds(MysqlConn& conn, bool group,
                                                          const std::vector<uint32_t>& ids) {
-  const std::string sql = MaxProbeStatement(group);
+  // Built once: the text depends only on the kind of conversation.
+  static const std::string kRelationProbes = MaxProbeStatement(false);
+  static const std::string kGroupProbes = MaxProbeStatement(true);
+  const std::string& sql = group ? kGroupProbes : kRelationProbes;
   std::unordered_map<uint32_t, uint64_t> out;
   std::vector<uint32_t> foreign_status;  // relations with a status above 1
   Status s = ForEachChunk(ids.size(), [&](size_t at, size_t count) {
@@ -187,16 +185,6 @@ std::string PairFilter(const std::vector<Pair>& pairs, size_t at, size_t count,
     params->emplace_back(p.big_id);
   }
   return sql;
-}
-
-// The names padded to a power of two by repeating the last (named locks are recursive in
-// MariaDB >= 10.0.2 and MySQL >= 5.7, and the release list is padded the same way).
-std::vector<Param> PaddedNames(const std::vector<std::string>& names, size_t at, size_t count) {
-  std::vector<Param> params;
-  for (size_t i = 0; i < sql::PaddedSize(count); ++i) {
-    params.emplace_back(names[at + std::min(i, count - 1)]);
-  }
-  return params;
 }
 
 }  // namespace
@@ -258,51 +246,6 @@ Status ReviveRelations(MysqlConn& conn, const std::vector<uint32_t>& ids, uint32
                             sql::InList(chunk.size())),
                      params.data(), params.size())
         .status();
-  });
-}
-
-Result<std::vector<bool>> GetNamedLocks(MysqlConn& conn, const std::vector<std::string>& names,
-                                        uint32_t timeout_s) {
-  std::vector<bool> granted;
-  Status s = ForEachChunk(names.size(), [&](size_t at, size_t count) {
-    std::vector<Param> params = PaddedNames(names, at, count);
-    std::string sql = "SELECT ";
-    const size_t n = params.size();
-    for (size_t i = 0; i < n; ++i) {
-      sql += i == 0 ? "GET_LOCK(?, ?)" : ", GET_LOCK(?, ?)";
-    }
-    // Interleave the timeout after each name.
-    std::vector<Param> with_timeouts;
-    for (const Param& p : params) {
-      with_timeouts.push_back(p);
-      with_timeouts.emplace_back(timeout_s);
-    }
-    auto r = conn.ExecuteSpan(sql, with_timeouts.data(), with_timeouts.size());
-    if (!r.ok()) {
-      return r.status();
-    }
-    if (r->rows() != 1) {
-      return Status(DBP_E_MYSQL, "GET_LOCK returned no row");
-    }
-    for (size_t i = 0; i < count; ++i) {
-      granted.push_back(!r->IsNull(0, i) && r->Uint(0, i) == 1);
-    }
-    return Status();
-  });
-  if (!s.ok()) {
-    return s;
-  }
-  return granted;
-}
-
-Status ReleaseNamedLocks(MysqlConn& conn, const std::vector<std::string>& names) {
-  return ForEachChunk(names.size(), [&](size_t at, size_t count) {
-    std::vector<Param> params = PaddedNames(names, at, count);
-    std::string sql = "SELECT ";
-    for (size_t i = 0; i < params.size(); ++i) {
-      sql += i == 0 ? "RELEASE_LOCK(?)" : ", RELEASE_LOCK(?)";
-    }
-    return conn.ExecuteSpan(sql, params.data(), params.size()).status();
   });
 }
 

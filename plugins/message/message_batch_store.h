@@ -58,16 +58,6 @@ sdk::Status InsertRelations(sdk::MysqlConn& conn, const std::vector<Pair>& pairs
 // Sets the relations back to status 0. REQUIRES: !ids.empty().
 sdk::Status ReviveRelations(sdk::MysqlConn& conn, const std::vector<uint32_t>& ids, uint32_t now);
 
-// GET_LOCK of every name (waiting up to timeout_s for each); returns which were granted, in
-// the order of names. A session may hold several named locks; taking them in sorted order
-// keeps two writers from waiting for each other. REQUIRES: names sorted and distinct.
-sdk::Result<std::vector<bool>> GetNamedLocks(sdk::MysqlConn& conn,
-                                             const std::vector<std::string>& names,
-                                             uint32_t timeout_s);
-// RELEASE_LOCK of the names passed to GetNamedLocks (granted or not: releasing a lock the
-// session does not hold is a no-op).
-sdk::Status ReleaseNamedLocks(sdk::MysqlConn& conn, const std::vector<std::string>& names);
-
 // The highest msgId stored for each relation, deleted rows included; relations without
 // messages are absent. One statement per kChunk relations: correlated index probes driven
 // from their IMRelationShip rows (see MaxMsgIds in the .cc for why this form).

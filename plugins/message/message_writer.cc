@@ -1,6 +1,7 @@
 #include "plugins/message/message_writer.h"
 
 #include <algorithm>
+#include <compare>
 #include <ctime>
 #include <map>
 #include <optional>
@@ -12,6 +13,7 @@
 
 #include "plugins/common/key_format.h"
 #include "plugins/common/latest_cache.h"
+#include "plugins/common/named_locks.h"
 #include "plugins/message/message_batch_store.h"
 
 namespace dbproxy::plugins::message {
@@ -42,32 +44,6 @@ std::string RelationLockName(const Pair& p) {
   return sdk::StrCat("dbproxy.rel.", p.small_id, ".", p.big_id);
 }
 
-// The relations' creation locks (MySQL named locks) taken by one batch. Declared before the
-// sdk::Transaction they protect, so they are released after its COMMIT or ROLLBACK: another
-// process may look for a relation only once our insert is visible. One thread.
-class CreationLocks {
- public:
-  explicit CreationLocks(MysqlConn& conn) : conn_(conn) {}
-  CreationLocks(const CreationLocks&) = delete;
-  CreationLocks& operator=(const CreationLocks&) = delete;
-  ~CreationLocks() {
-    if (!names_.empty()) {
-      // A failure means the session is gone, and with it the locks.
-      (void)store::ReleaseNamedLocks(conn_, names_);
-    }
-  }
-
-  // Returns which of names (sorted, distinct) were granted.
-  Result<std::vector<bool>> Acquire(std::vector<std::string> names) {
-    names_ = std::move(names);  // released even if the statement failed half-way
-    return store::GetNamedLocks(conn_, names_, kCreationLockWaitSeconds);
-  }
-
- private:
-  MysqlConn& conn_;
-  std::vector<std::string> names_;
-};
-
 // The sorted distinct pairs of the live single items.
 std::vector<Pair> LivePairs(std::span<WriteItem> items) {
   std::vector<Pair> pairs;
@@ -81,10 +57,87 @@ std::vector<Pair> LivePairs(std::span<WriteItem> items) {
   return pairs;
 }
 
+// Settles every live single item of pair p with status.
+void SettlePair(std::span<WriteItem> items, const Pair& p, const Status& status) {
+  for (WriteItem& item : items) {
+    if (Live(item) && !item.group && PairOf(item) == p) {
+      Settle(item, status);
+    }
+  }
+}
+
+// The creation path of the pairs without a relation: take their creation locks (into
+// *creation_locks, which the caller keeps until after COMMIT or ROLLBACK, so another process
+// looks for a relation only once our insert is visible), look again -- another process may
+// have created one meanwhile -- and insert the ones still missing. Adds what it locked or
+// created to *found; pairs whose lock stayed busy have their items settled.
+Status CreateMissingRelations(MysqlConn& conn, std::span<WriteItem> items,
+                              const std::vector<Pair>& missing, uint32_t now,
+                              std::optional<NamedLocks>* creation_locks,
+                              std::map<Pair, store::RelationRow>* found) {
+  // Lock names sort differently from pairs; lock in name order.
+  std::vector<std::pair<std::string, Pair>> by_name;
+  for (const Pair& p : missing) {
+    by_name.emplace_back(RelationLockName(p), p);
+  }
+  std::sort(by_name.begin(), by_name.end());
+  std::vector<std::string> names;
+  for (const auto& [name, pair] : by_name) {
+    names.push_back(name);
+  }
+  creation_locks->emplace(conn, NamedLocks::Scope::kServer, std::move(names));
+  Result<std::vector<bool>> granted = (*creation_locks)->Acquire(kCreationLockWaitSeconds);
+  if (!granted.ok()) {
+    return granted.status();
+  }
+  std::vector<Pair> creatable;
+  for (size_t k = 0; k < by_name.size(); ++k) {
+    if ((*granted)[k]) {
+      creatable.push_back(by_name[k].second);
+    } else {
+      SettlePair(items, by_name[k].second,
+                 Status(DBP_E_TIMEOUT, sdk::StrCat("named lock ", by_name[k].first, " busy for ",
+                                                   kCreationLockWaitSeconds, " s")));
+    }
+  }
+  if (creatable.empty()) {
+    return Status();
+  }
+  std::sort(creatable.begin(), creatable.end());
+  Result<std::map<Pair, store::RelationRow>> again = store::LockRelations(conn, creatable);
+  if (!again.ok()) {
+    return again.status();
+  }
+  std::vector<Pair> absent;
+  for (const Pair& p : creatable) {
+    if (again->count(p) == 0) {
+      absent.push_back(p);
+    }
+  }
+  found->merge(*again);
+  if (absent.empty()) {
+    return Status();
+  }
+  Status s = store::InsertRelations(conn, absent, now);
+  if (!s.ok()) {
+    return s;
+  }
+  Result<std::map<Pair, store::RelationRow>> created = store::LockRelations(conn, absent);
+  if (!created.ok()) {
+    return created.status();
+  }
+  if (created->size() != absent.size()) {
+    return Status(DBP_E_INTERNAL, "inserted relations are not visible to their writer");
+  }
+  found->merge(*created);
+  return Status();
+}
+
 // Locks (creating or reviving as needed) the relation of every live single item; fills
 // relation_of. Items whose relation could not be created in time are settled.
 Status LockRelations(MysqlConn& conn, std::span<WriteItem> items, uint32_t now,
-                     CreationLocks* creation_locks, std::map<Pair, uint32_t>* relation_of) {
+                     std::optional<NamedLocks>* creation_locks,
+                     std::map<Pair, uint32_t>* relation_of) {
   const std::vector<Pair> pairs = LivePairs(items);
   if (pairs.empty()) {
     return Status();
@@ -100,71 +153,11 @@ Status LockRelations(MysqlConn& conn, std::span<WriteItem> items, uint32_t now,
     }
   }
   if (!missing.empty()) {
-    // Nothing to lock yet. Take the pairs' creation locks, then look again: another process
-    // may have created a relation while we waited.
-    std::vector<std::string> names;
-    for (const Pair& p : missing) {
-      names.push_back(RelationLockName(p));
-    }
-    // Names sort like their pairs only by accident; sort the names to lock in one order.
-    std::vector<size_t> order(missing.size());
-    for (size_t i = 0; i < order.size(); ++i) {
-      order[i] = i;
-    }
-    std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return names[a] < names[b]; });
-    std::vector<std::string> sorted_names;
-    for (size_t i : order) {
-      sorted_names.push_back(names[i]);
-    }
-    Result<std::vector<bool>> granted = creation_locks->Acquire(sorted_names);
-    if (!granted.ok()) {
-      return granted.status();
-    }
-    std::vector<Pair> creatable;
-    for (size_t k = 0; k < order.size(); ++k) {
-      const Pair& p = missing[order[k]];
-      if ((*granted)[k]) {
-        creatable.push_back(p);
-        continue;
-      }
-      for (WriteItem& item : items) {
-        if (Live(item) && !item.group && PairOf(item) == p) {
-          Settle(item,
-                 Status(DBP_E_TIMEOUT, sdk::StrCat("named lock ", sorted_names[k], " busy for ",
-                                                   kCreationLockWaitSeconds, " s")));
-        }
-      }
-    }
-    std::sort(creatable.begin(), creatable.end());
-    if (!creatable.empty()) {
-      Result<std::map<Pair, store::RelationRow>> again = store::LockRelations(conn, creatable);
-      if (!again.ok()) {
-        return again.status();
-      }
-      std::vector<Pair> absent;
-      for (const Pair& p : creatable) {
-        if (again->count(p) == 0) {
-          absent.push_back(p);
-        }
-      }
-      found->insert(again->begin(), again->end());
-      if (!absent.empty()) {
-        Status s = store::InsertRelations(conn, absent, now);
-        if (!s.ok()) {
-          return s;
-        }
-        Result<std::map<Pair, store::RelationRow>> created = store::LockRelations(conn, absent);
-        if (!created.ok()) {
-          return created.status();
-        }
-        if (created->size() != absent.size()) {
-          return Status(DBP_E_INTERNAL, "inserted relations are not visible to their writer");
-        }
-        found->insert(created->begin(), created->end());
-      }
+    Status s = CreateMissingRelations(conn, items, missing, now, creation_locks, &*found);
+    if (!s.ok()) {
+      return s;
     }
   }
-
   std::vector<uint32_t> revive;
   for (const auto& [pair, row] : *found) {
     (*relation_of)[pair] = row.id;
@@ -172,11 +165,11 @@ Status LockRelations(MysqlConn& conn, std::span<WriteItem> items, uint32_t now,
       revive.push_back(row.id);
     }
   }
-  if (!revive.empty()) {
-    std::sort(revive.begin(), revive.end());
-    return store::ReviveRelations(conn, revive, now);
+  if (revive.empty()) {
+    return Status();
   }
-  return Status();
+  std::sort(revive.begin(), revive.end());
+  return store::ReviveRelations(conn, revive, now);
 }
 
 // Locks the group of every live group item; items of groups without a row are settled.
@@ -209,9 +202,7 @@ Status LockGroups(MysqlConn& conn, std::span<WriteItem> items) {
 struct ConversationKey {
   bool group;
   uint32_t id;
-  friend bool operator<(const ConversationKey& a, const ConversationKey& b) {
-    return a.group != b.group ? a.group < b.group : a.id < b.id;
-  }
+  friend auto operator<=>(const ConversationKey&, const ConversationKey&) = default;
 };
 
 ConversationKey ConversationOf(const WriteItem& item) {
@@ -276,7 +267,8 @@ MessageWriter::Outcome MessageWriter::StoreOn(MysqlConn& conn, std::span<WriteIt
   if (!error->ok()) {
     return Outcome::kRolledBack;
   }
-  CreationLocks creation_locks(conn);  // outlives the transaction, see CreationLocks
+  // The relations' creation locks outlive the transaction: see CreateMissingRelations.
+  std::optional<NamedLocks> creation_locks;
   sdk::Transaction transaction(conn);
   if (!transaction.begun().ok()) {
     *error = transaction.begun();
@@ -314,11 +306,7 @@ MessageWriter::Outcome MessageWriter::StoreOn(MysqlConn& conn, std::span<WriteIt
     }
   }
   std::sort(conversations.begin(), conversations.end());
-  conversations.erase(std::unique(conversations.begin(), conversations.end(),
-                                  [](const ConversationKey& a, const ConversationKey& b) {
-                                    return !(a < b) && !(b < a);
-                                  }),
-                      conversations.end());
+  conversations.erase(std::unique(conversations.begin(), conversations.end()), conversations.end());
   std::vector<uint32_t> relate_ids;
   std::vector<uint32_t> group_ids;
   std::vector<std::string> counter_keys;

@@ -10,6 +10,7 @@
 
 #include "plugins/common/key_format.h"
 #include "plugins/common/latest_messages.h"
+#include "plugins/common/named_locks.h"
 
 namespace dbproxy::plugins::session {
 namespace {
@@ -19,80 +20,9 @@ using latest_messages::Placeholders;
 
 constexpr uint32_t kTypeSingle = 1;
 constexpr uint32_t kTypeGroup = 2;
-constexpr int kLockWaitSeconds = 5;
+constexpr uint32_t kLockWaitSeconds = 5;
 
 uint32_t WallClock() { return static_cast<uint32_t>(std::time(nullptr)); }
-
-// MySQL named locks (GET_LOCK) held on one connection, released when this object dies.
-// The locks belong to the connection's session, so the connection must stay held (and
-// outlive this object); if the session is lost, the server drops them itself. Lock names
-// are server-wide: "@<database>" is appended so that two databases on one server (test
-// databases, or two deployments) never wait for each other.
-// A session may hold several named locks (MariaDB >= 10.0.2, MySQL >= 5.7). They are taken
-// in ascending name order, kSidesPerStatement per statement
-//   SELECT GET_LOCK(n1, 5) AND GET_LOCK(n2, 5) AND ...
-// which stops at the first lock not granted. The name list is padded to a power of two by
-// repeating the last name (few statement shapes); a repeated GET_LOCK of a name the session
-// holds nests, and the release statement repeats it too, so every grant is released.
-class NamedLocks {
- public:
-  // names: ascending, distinct.
-  NamedLocks(sdk::MysqlConn& conn, std::vector<std::string> names)
-      : conn_(conn), names_(std::move(names)) {}
-  NamedLocks(const NamedLocks&) = delete;
-  NamedLocks& operator=(const NamedLocks&) = delete;
-  ~NamedLocks() {
-    for (size_t at = 0; at < tried_; at += SessionStore::kSidesPerStatement) {
-      // Best effort: a lost session has released them already. Releasing a lock that was
-      // not granted (held by another session, or never taken) changes nothing.
-      (void)Run("RELEASE_LOCK(CONCAT(?, '@', IFNULL(DATABASE(), '')))", ", ", at);
-    }
-  }
-
-  // Waits up to kLockWaitSeconds per lock. Returns OK once all are held; DBP_E_TIMEOUT if
-  // another session kept one; the statement error otherwise.
-  sdk::Status Acquire() {
-    for (size_t at = 0; at < names_.size(); at += SessionStore::kSidesPerStatement) {
-      tried_ = at + SessionStore::kSidesPerStatement;  // released even if half granted
-      auto r = Run(
-          sdk::StrCat("GET_LOCK(CONCAT(?, '@', IFNULL(DATABASE(), '')), ", kLockWaitSeconds, ")"),
-          " AND ", at);
-      if (!r.ok()) {
-        return r.status();
-      }
-      if (r->Text(0, 0) != "1") {
-        return sdk::Status(DBP_E_TIMEOUT, sdk::StrCat("one of the locks ", names_[at], " .. ",
-                                                      Last(at), " not granted"));
-      }
-    }
-    return sdk::Status();
-  }
-
- private:
-  const std::string& Last(size_t at) const {
-    return names_[std::min(names_.size(), at + SessionStore::kSidesPerStatement) - 1];
-  }
-  // SELECT call <sep> call ... over the names of the chunk starting at `at`, padded.
-  sdk::Result<sdk::MysqlResult> Run(const std::string& call, const char* sep, size_t at) {
-    size_t n = std::min(names_.size() - at, SessionStore::kSidesPerStatement);
-    size_t padded = PaddedSize(n);
-    std::string sql = "SELECT ";
-    std::vector<sdk::Param> params;
-    params.reserve(padded);
-    for (size_t i = 0; i < padded; ++i) {
-      if (i != 0) {
-        sql += sep;
-      }
-      sql += call;
-      params.emplace_back(names_[at + std::min(i, n - 1)]);
-    }
-    return conn_.ExecuteSpan(sql, params.data(), params.size());
-  }
-
-  sdk::MysqlConn& conn_;
-  std::vector<std::string> names_;
-  size_t tried_ = 0;  // names_[0, tried_) may have been granted
-};
 
 // ids padded to a power of two (repeating the last one) as IN-list parameters.
 void AppendPadded(const std::vector<uint32_t>& ids, std::vector<sdk::Param>* params) {
@@ -315,8 +245,8 @@ sdk::Status TouchType(sdk::MysqlConn& conn, uint32_t type,
   }
   std::sort(names.begin(), names.end());
   names.erase(std::unique(names.begin(), names.end()), names.end());
-  NamedLocks locks(conn, std::move(names));
-  s = locks.Acquire();
+  NamedLocks locks(conn, NamedLocks::Scope::kDatabase, std::move(names));
+  s = locks.AcquireAll(kLockWaitSeconds);
   if (!s.ok()) {
     return s;
   }
@@ -423,8 +353,8 @@ sdk::Status SessionStore::SyncGroupMembers(uint32_t group_id, const std::vector<
     return sdk::Status();
   }
 
-  NamedLocks lock(*conn, {sdk::StrCat("dbproxy.gsess.", group_id)});
-  sdk::Status s = lock.Acquire();
+  NamedLocks lock(*conn, NamedLocks::Scope::kDatabase, {sdk::StrCat("dbproxy.gsess.", group_id)});
+  sdk::Status s = lock.AcquireAll(kLockWaitSeconds);
   if (!s.ok()) {
     return s;
   }

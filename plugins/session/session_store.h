@@ -14,7 +14,8 @@ namespace dbproxy::plugins::session {
 //   dbproxy.sess.<small uid>.<big uid>@<database>   both single sessions of a user pair
 //   dbproxy.gsess.<gid>@<database>                  every group session of a group
 // A writer needing several of these locks takes them in ascending name order, in one
-// statement per kSidesPerStatement names, so writers never wait for each other in a cycle.
+// statement per NamedLocks::kMaxPerStatement names (plugins/common/named_locks.h), so
+// writers never wait for each other in a cycle.
 // Legacy duplicates are tolerated: every matching row is updated, and lists collapse them.
 // Writes and their checks go to teamtalk_master; the list reads teamtalk_slave.
 // The connection counts matched rows (CLIENT_FOUND_ROWS), so an UPDATE that writes the
