@@ -36,18 +36,6 @@ inline std::string_view Encode(const MessageStored& e) {
   return std::string_view(reinterpret_cast<const char*>(&e), sizeof(e));
 }
 
-inline std::optional<MessageStored> DecodeMessageStored(std::string_view data) {
-  MessageStored e;
-  if (data.size() != sizeof(e)) {
-    return std::nullopt;
-  }
-  std::memcpy(&e, data.data(), sizeof(e));
-  if (e.version != 1) {
-    return std::nullopt;
-  }
-  return e;
-}
-
 // A batch payload: the records' bytes back to back.
 inline std::string EncodeBatch(const std::vector<MessageStored>& batch) {
   return std::string(reinterpret_cast<const char*>(batch.data()),

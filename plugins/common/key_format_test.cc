@@ -30,10 +30,11 @@ TEST(Events, MessageStoredRoundTripsAndRejectsOtherSizes) {
   events::MessageStored e;
   e.session_type = 1;
   e.msg_id = 77;
-  auto back = events::DecodeMessageStored(events::Encode(e));
+  auto back = events::DecodeMessagesStored(events::Encode(e));
   ASSERT_TRUE(back.has_value());
-  EXPECT_EQ(77u, back->msg_id);
-  EXPECT_FALSE(events::DecodeMessageStored("short").has_value());
+  ASSERT_EQ(1u, back->size());
+  EXPECT_EQ(77u, (*back)[0].msg_id);
+  EXPECT_FALSE(events::DecodeMessagesStored("short").has_value());
 }
 
 TEST(Events, MessageStoredBatchRoundTripsInOrder) {
@@ -66,12 +67,11 @@ TEST(Events, MessageStoredBatchRoundTripsInOrder) {
     EXPECT_EQ(50 + i, e.relate_id);
     EXPECT_EQ(60 + i, e.stored_at);
   }
-  // A single record (what Encode publishes) is a batch of one; a batch is not one record.
+  // A single record (what Encode gives) is a batch of one.
   auto one = events::DecodeMessagesStored(events::Encode(batch[1]));
   ASSERT_TRUE(one.has_value());
   ASSERT_EQ(1u, one->size());
   EXPECT_EQ(31u, (*one)[0].msg_id);
-  EXPECT_FALSE(events::DecodeMessageStored(payload).has_value());
 }
 
 TEST(Events, MessageStoredBatchRejectsBadPayloadsAsAWhole) {

@@ -98,12 +98,6 @@ sdk::Status UnreadCounters::ClearGroup(uint32_t user_id, uint32_t group_id) cons
                  "clear group count");
 }
 
-sdk::Result<UnreadCounters::Snapshot> UnreadCounters::Read(
-    uint32_t user_id, const std::vector<uint32_t>& group_ids) const {
-  std::vector<sdk::Result<Snapshot>> all = ReadMany({Query{user_id, group_ids}});
-  return std::move(all.front());
-}
-
 std::vector<sdk::Result<UnreadCounters::Snapshot>> UnreadCounters::ReadMany(
     const std::vector<Query>& queries) const {
   sdk::RedisPipeline pipeline = host_.RedisInstance(keys::kUnreadInstance).Pipeline();

@@ -56,12 +56,9 @@ class UnreadCounters {
   // group has no counter yet).
   sdk::Status ClearGroup(uint32_t user_id, uint32_t group_id) const;
 
-  // Reads the user's single counters and the unread of each group in group_ids in one
-  // pipelined round trip. Returns the snapshot, or the Redis error.
-  sdk::Result<Snapshot> Read(uint32_t user_id, const std::vector<uint32_t>& group_ids) const;
-
-  // Read for several users in one pipelined round trip; one result per query, in order
-  // (a failed round trip fails them all).
+  // Reads, for each query, the user's single counters and the unread of each of its groups,
+  // all in one pipelined round trip. One snapshot or Redis error per query, in order (a
+  // failed round trip fails them all).
   struct Query {
     uint32_t user_id;
     std::vector<uint32_t> group_ids;
