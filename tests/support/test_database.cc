@@ -122,8 +122,9 @@ std::string NextDatabaseName() {
 TestDatabase::TestDatabase(TestEnv env, std::string name, MYSQL* connection)
     : env_(std::move(env)), name_(std::move(name)), connection_(connection) {}
 
-std::unique_ptr<TestDatabase> TestDatabase::Create() {
-  const TestEnv& env = TestEnv::Get();
+std::unique_ptr<TestDatabase> TestDatabase::Create() { return Create(TestEnv::Get()); }
+
+std::unique_ptr<TestDatabase> TestDatabase::Create(const TestEnv& env) {
   std::string name = NextDatabaseName();
   MYSQL* connection = Connect(env);
   // From here the destructor closes the connection (and drops the database) even if the
@@ -141,6 +142,14 @@ std::unique_ptr<TestDatabase> TestDatabase::Create() {
   database->ExecFile(std::string(DBPROXY_SOURCE_DIR) + "/etc/demo_data.sql");
   database->Exec("COMMIT; SET autocommit=1");
   return database;
+}
+
+void TestDatabase::Reconnect() {
+  mysql_close(connection_);
+  connection_ = Connect(env_);
+  if (mysql_select_db(connection_, name_.c_str()) != 0) {
+    FailSql(connection_, "USE " + name_);
+  }
 }
 
 TestDatabase::~TestDatabase() {

@@ -28,6 +28,8 @@ class TestDatabase {
   // Creates database dbp_t_<pid>_<counter> (utf8mb4) and loads the schema and demo data
   // (1000 users, departments 1-2, groups 1-4). Never returns null.
   static std::unique_ptr<TestDatabase> Create();
+  // The same on another server, e.g. a tests/support/private_mariadb.h PrivateMariadb's env().
+  static std::unique_ptr<TestDatabase> Create(const TestEnv& env);
 
   ~TestDatabase();
   TestDatabase(const TestDatabase&) = delete;
@@ -45,6 +47,10 @@ class TestDatabase {
 
   // Runs statements that return no rows (several allowed, separated by ';').
   void Exec(std::string_view sql);
+
+  // Closes the connection and opens a new one to the same database, e.g. after the test
+  // restarted its private server. Fails the test (and throws) if the server does not answer.
+  void Reconnect();
 
   // Runs an SQL file's text in this database (as the schema and demo data are loaded).
   void ExecFile(const std::string& path);

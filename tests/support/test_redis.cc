@@ -146,6 +146,23 @@ int ProcessBaseDb(redisContext* context) {
   return *base;
 }
 
+redisContext* Connect(const TestEnv& env) {
+  redisContext* context =
+      redisConnectWithTimeout(env.redis_host.c_str(), env.redis_port, Timeval(kTimeoutMs));
+  if (context == nullptr || context->err != 0) {
+    std::string error = context == nullptr ? "out of memory" : context->errstr;
+    redisFree(context);
+    Fail("cannot connect to Redis at " + env.redis_host + ":" + std::to_string(env.redis_port) +
+         ": " + error + " (is tools/test running its Redis?)");
+  }
+  if (redisSetTimeout(context, Timeval(kTimeoutMs)) != REDIS_OK) {
+    std::string error = context->errstr;
+    redisFree(context);
+    Fail("Redis: cannot set the command timeout: " + error);
+  }
+  return context;
+}
+
 }  // namespace
 
 void PrintTo(const RedisReply& reply, std::ostream* out) {
@@ -179,21 +196,10 @@ void PrintTo(const RedisReply& reply, std::ostream* out) {
 TestRedis::TestRedis(TestEnv env, redisContext* context, int base_db)
     : env_(std::move(env)), context_(context), base_db_(base_db) {}
 
-std::unique_ptr<TestRedis> TestRedis::Create() {
-  const TestEnv& env = TestEnv::Get();
-  redisContext* context =
-      redisConnectWithTimeout(env.redis_host.c_str(), env.redis_port, Timeval(kTimeoutMs));
-  if (context == nullptr || context->err != 0) {
-    std::string error = context == nullptr ? "out of memory" : context->errstr;
-    redisFree(context);
-    Fail("cannot connect to Redis at " + env.redis_host + ":" + std::to_string(env.redis_port) +
-         ": " + error + " (is tools/test running its Redis?)");
-  }
-  if (redisSetTimeout(context, Timeval(kTimeoutMs)) != REDIS_OK) {
-    std::string error = context->errstr;
-    redisFree(context);
-    Fail("Redis: cannot set the command timeout: " + error);
-  }
+std::unique_ptr<TestRedis> TestRedis::Create() { return Create(TestEnv::Get()); }
+
+std::unique_ptr<TestRedis> TestRedis::Create(const TestEnv& env) {
+  redisContext* context = Connect(env);
   std::unique_ptr<TestRedis> redis(new TestRedis(env, context, 0));
   redis->base_db_ = ProcessBaseDb(context);
   for (size_t i = 0; i < kInstances.size(); ++i) {
@@ -207,6 +213,13 @@ std::unique_ptr<TestRedis> TestRedis::Create() {
 }
 
 TestRedis::~TestRedis() { redisFree(context_); }
+
+void TestRedis::Reconnect() {
+  redisFree(context_);
+  context_ = nullptr;
+  context_ = Connect(env_);
+  selected_db_ = 0;
+}
 
 int TestRedis::db(std::string_view instance) const {
   for (size_t i = 0; i < kInstances.size(); ++i) {

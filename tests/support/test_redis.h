@@ -50,6 +50,13 @@ class TestRedis {
 
   // Connects, takes this process's block, flushes it and loads the demo data. Never null.
   static std::unique_ptr<TestRedis> Create();
+  // The same on another server, e.g. a tests/support/private_redis.h PrivateRedis's env()
+  // (which must have at least 256 databases, as PrivateRedis has).
+  static std::unique_ptr<TestRedis> Create(const TestEnv& env);
+
+  // Closes the connection and opens a new one to the same server (same block), e.g. after
+  // the test restarted its private Redis. Fails the test (and throws) if it does not answer.
+  void Reconnect();
 
   ~TestRedis();
   TestRedis(const TestRedis&) = delete;
