@@ -25,6 +25,18 @@ double ItemsPerReply(const KindStats& stats) {
 
 uint64_t Completed(const KindStats& stats) { return stats.ok + stats.failed(); }
 
+// CPU time of one process per request completed in the measured phase, in microseconds.
+// Rates, not totals: the CPU samples and the measured phase cover slightly different windows.
+// The figure to compare across runs on a shared machine, where absolute rates wander.
+double CpuUsPerRequest(const ProcessUsage& process, const RunResult& result) {
+  const double completed_rps =
+      Rate(Completed(result.phase(Phase::kMeasure).Total()), result.measure_window_s);
+  if (result.cpu_window_s <= 0 || completed_rps <= 0) {
+    return 0;
+  }
+  return process.cpu_s / result.cpu_window_s / completed_rps * 1e6;
+}
+
 // A minimal JSON object writer: keys in insertion order, numbers and plain ASCII strings.
 class JsonObject {
  public:
@@ -217,8 +229,9 @@ std::string FormatTextReport(const BenchOptions& options, const RunResult& resul
     }
     out += "process      pid " + std::to_string(p.pid) + ": " + Fixed(p.cpu_s, 2) + " CPU s in " +
            Fixed(result.cpu_window_s, 2) + " s (" +
-           Fixed(result.cpu_window_s > 0 ? 100.0 * p.cpu_s / result.cpu_window_s : 0, 1) +
-           "%), RSS " + Fixed(static_cast<double>(p.rss_bytes) / kBytesPerMb, 1) + " MB\n";
+           Fixed(result.cpu_window_s > 0 ? 100.0 * p.cpu_s / result.cpu_window_s : 0, 1) + "%), " +
+           Fixed(CpuUsPerRequest(p, result), 1) + " CPU us/request, RSS " +
+           Fixed(static_cast<double>(p.rss_bytes) / kBytesPerMb, 1) + " MB\n";
   }
   if (result.next_pair_offset) {
     out += "next run     --pair-offset " + std::to_string(*result.next_pair_offset) + "\n";
@@ -262,6 +275,7 @@ std::string FormatJsonReport(const BenchOptions& options, const RunResult& resul
       process.Number("cpu_s", p.cpu_s, 3)
           .Number("cpu_percent",
                   result.cpu_window_s > 0 ? 100.0 * p.cpu_s / result.cpu_window_s : 0, 1)
+          .Number("cpu_us_per_request", CpuUsPerRequest(p, result), 1)
           .Number("rss_mb", static_cast<double>(p.rss_bytes) / kBytesPerMb, 1);
     }
     processes += (i == 0 ? "" : ",") + process.Done();

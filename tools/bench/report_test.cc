@@ -56,7 +56,7 @@ TEST(Report, JsonHoldsThroughputLatencyFailuresAndCpu) {
            R"("max":50000.0,"min":1.0,)",
            R"("by_kind":{"send_single":{"sent":105,)",
            R"("processes":[{"pid":1234,"ok":true,"cpu_s":1.500,"cpu_percent":75.0,)"
-           R"("rss_mb":50.0},{"pid":99,"ok":false}])",
+           R"("cpu_us_per_request":14285.7,"rss_mb":50.0},{"pid":99,"ok":false}])",
            R"("next_pair_offset":null,"interrupted":false})",
        }) {
     EXPECT_NE(json.find(expected), std::string::npos) << "missing " << expected << "\nin " << json;
@@ -76,7 +76,8 @@ TEST(Report, TextShowsTheSameNumbers) {
            "requests     100 ok, 5 failed (msg_id_zero 3, timeout 2)\n",
            "throughput   50.0 ok/s (52.5 completed/s)\n",
            "latency us   p50 52.0  p90 93.0  p99 50000.0  max 50000.0",
-           "process      pid 1234: 1.50 CPU s in 2.00 s (75.0%), RSS 50.0 MB\n",
+           "process      pid 1234: 1.50 CPU s in 2.00 s (75.0%), 14285.7 CPU us/request, RSS 50.0 "
+           "MB\n",
            "process      pid 99: could not be read\n",
        }) {
     EXPECT_NE(text.find(expected), std::string::npos) << "missing " << expected << "\nin " << text;
