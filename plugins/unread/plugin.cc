@@ -28,7 +28,8 @@ class UnreadPlugin : public sdk::Plugin {
     }
     config_ = std::make_unique<Config>(std::move(*config));
     counters_ = std::make_unique<UnreadCounters>(host);
-    repair_ = std::make_unique<RepairQueue>(host, *counters_);
+    // Rows other daemons left are looked for every 30 replay intervals (30 s by default).
+    repair_ = std::make_unique<RepairQueue>(host, *counters_, 30 * config_->repair_interval_ms);
     updater_ = std::make_unique<CounterUpdater>(host, *counters_, *repair_);
     list_ = std::make_unique<GetUnreadCount>(host, *config_, *counters_);
     read_ack_ = std::make_unique<ReadAck>(host, *counters_);

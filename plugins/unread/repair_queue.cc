@@ -108,7 +108,7 @@ sdk::Status RepairQueue::Enqueue(const std::vector<UnreadCounters::Increment>& i
 void RepairQueue::Replay() {
   const uint64_t now = NowMs();
   if (!pending_.load(std::memory_order_acquire) &&
-      now - last_look_ms_.load(std::memory_order_relaxed) < kIdleLookMs) {
+      now - last_look_ms_.load(std::memory_order_relaxed) < idle_look_ms_) {
     return;
   }
   last_look_ms_.store(now, std::memory_order_relaxed);
@@ -211,14 +211,21 @@ int RepairQueue::ReplayChunk(uint32_t limit) {
   for (size_t i = 0; i < padded; ++i) {
     params.emplace_back(static_cast<unsigned long long>(ids[i < ids.size() ? i : ids.size() - 1]));
   }
+  // An explicit transaction: a pooled connection may come back from an earlier Begin()
+  // with autocommit off, and a bare DELETE there would be rolled back at release.
+  sdk::Transaction tx(*del_conn);
   auto deleted = del_conn->ExecuteSpan(
       "DELETE FROM dbproxy_unread_repair WHERE id IN (" + sql::Marks(padded) + ")", params.data(),
       params.size());
-  if (!deleted.ok()) {
-    host_.Warn("unread repair rows not deleted: ", deleted.status().message());
+  sdk::Status committed = deleted.ok() ? tx.Commit() : deleted.status();
+  if (!tx.begun().ok() || !committed.ok()) {
+    host_.Warn("unread repair rows not deleted: ",
+               tx.begun().ok() ? committed.message() : tx.begun().message());
     host_.Count("unread_repair_deferred");
     return -1;
   }
+  host_.Debug("unread repair: deleted ", deleted->affected(), " of ", ids.size(),
+              " rows (first id ", ids.front(), ")");
   return static_cast<int>(n);
 }
 

@@ -31,8 +31,10 @@ namespace dbproxy::plugins::unread {
 class RepairQueue {
  public:
   // host and counters must outlive the queue.
-  RepairQueue(const sdk::Host& host, const UnreadCounters& counters)
-      : host_(host), counters_(counters) {}
+  // idle_look_ms: how often the table is read while this process queued nothing (rows
+  // other daemons left behind).
+  RepairQueue(const sdk::Host& host, const UnreadCounters& counters, uint32_t idle_look_ms)
+      : host_(host), counters_(counters), idle_look_ms_(idle_look_ms) {}
 
   // Records the increments (msg_id set) in MySQL. Creates the table if it is missing.
   // Returns the MySQL error if nothing could be recorded (then none of them was).
@@ -41,11 +43,10 @@ class RepairQueue {
 
   // Replays queued rows, oldest first, at most kMaxRowsPerReplay per call, and deletes what
   // Redis took. Does nothing (no query) while nothing was queued by this process since its
-  // last empty look, except once every kIdleLookMs, to pick up rows other daemons left.
+  // last empty look, except once every idle_look_ms, to pick up rows other daemons left.
   void Replay();
 
   static constexpr uint32_t kMaxRowsPerReplay = 2048;
-  static constexpr uint32_t kIdleLookMs = 30000;
 
  private:
   // Replays one chunk of at most `limit` rows. Returns the rows read, or -1 on an error
@@ -55,6 +56,7 @@ class RepairQueue {
 
   const sdk::Host& host_;
   const UnreadCounters& counters_;
+  const uint32_t idle_look_ms_;
   std::atomic<bool> pending_{true};  // rows may be waiting (true at start: look once)
   std::atomic<bool> table_ready_{false};
   std::atomic<uint64_t> last_look_ms_{0};  // steady clock of the last look at the table
