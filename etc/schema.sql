@@ -227,3 +227,18 @@ CREATE TABLE IF NOT EXISTS IMTransmitFile (
   KEY idx_toId_status_created (toId, status, created),
   KEY idx_fromId_toId_taskId (fromId, toId, taskId)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+
+-- dbproxy's own: unread increments that could not reach Redis (the unread module's repair
+-- queue, plugins/unread/repair_queue.h). A row is a stored message whose counter update
+-- failed after its COMMIT; the module replays it into Redis once Redis answers, at most
+-- once per message, and deletes it. TeamTalk's db_proxy_server never reads this table, so
+-- both can run on the same database. The module creates it itself when it is missing.
+CREATE TABLE IF NOT EXISTS dbproxy_unread_repair (
+  id          bigint(20) unsigned NOT NULL AUTO_INCREMENT,
+  sessionType tinyint(3) unsigned NOT NULL COMMENT '1 single, 2 group',
+  fromId      int(11) unsigned    NOT NULL,
+  toId        int(11) unsigned    NOT NULL COMMENT 'receiving user or group',
+  msgId       int(11) unsigned    NOT NULL,
+  created     int(11) unsigned    NOT NULL DEFAULT 0,
+  PRIMARY KEY (id)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;

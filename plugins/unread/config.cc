@@ -29,6 +29,16 @@ sdk::Result<Config> LoadConfig(sdk::Host& host) {
                                                  *groups));
   }
   c.max_groups = static_cast<uint32_t>(*groups);
+  auto interval = host.ConfigInt("repair_interval_ms", 1000);
+  if (!interval.ok()) {
+    return interval.status();
+  }
+  if (*interval < 10 || *interval > 600000) {
+    return sdk::Status(DBP_E_CONFIG, sdk::StrCat("unread.repair_interval_ms must be between 10 "
+                                                 "and 600000, got ",
+                                                 *interval));
+  }
+  c.repair_interval_ms = static_cast<uint32_t>(*interval);
   return c;
 }
 

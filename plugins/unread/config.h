@@ -12,6 +12,7 @@ struct Config {
   std::string aes_key;        // exactly 32 bytes
   std::string audio_preview;  // "[语音]" encrypted with aes_key, shown for audio messages
   uint32_t max_groups = 1000;
+  uint32_t repair_interval_ms = 1000;  // how often queued increments are replayed
 };
 
 // Reads and checks the module's config keys. Init only.

@@ -26,9 +26,22 @@ void CounterUpdater::OnMessageStored(std::string_view data) {
       continue;
     }
     counted.push_back(&e);
-    increments.push_back({e.session_type, e.from_user_id, e.to_id});
+    increments.push_back({e.session_type, e.from_user_id, e.to_id, e.msg_id});
   }
-  std::vector<sdk::Status> results = counters_.Add(increments);
+  bool round_trip_failed = false;
+  std::vector<sdk::Status> results = counters_.Add(increments, &round_trip_failed);
+  if (round_trip_failed) {
+    // Redis is unreachable: nothing (or an unknown part) of the batch was counted. The rows
+    // are committed, so MySQL just answered: keep the increments there for the replay.
+    sdk::Status queued = repair_.Enqueue(increments);
+    if (queued.ok()) {
+      host_.Warn("Redis unreachable (", results.front().message(), "); ", increments.size(),
+                 " unread increments queued for repair");
+      host_.Count("counter_repairs_queued", static_cast<int64_t>(increments.size()));
+      return;
+    }
+    host_.Warn("unread repair queue not written: ", queued.message());
+  }
   for (size_t i = 0; i < results.size(); ++i) {
     if (!results[i].ok()) {
       const events::MessageStored& e = *counted[i];

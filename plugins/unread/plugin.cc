@@ -10,6 +10,7 @@
 #include "plugins/unread/counter_updater.h"
 #include "plugins/unread/get_unread_count.h"
 #include "plugins/unread/read_ack.h"
+#include "plugins/unread/repair_queue.h"
 #include "plugins/unread/unread_counters.h"
 
 namespace dbproxy::plugins::unread {
@@ -27,7 +28,9 @@ class UnreadPlugin : public sdk::Plugin {
     }
     config_ = std::make_unique<Config>(std::move(*config));
     counters_ = std::make_unique<UnreadCounters>(host);
-    updater_ = std::make_unique<CounterUpdater>(host, *counters_);
+    // Rows other daemons left are looked for every 30 replay intervals (30 s by default).
+    repair_ = std::make_unique<RepairQueue>(host, *counters_, 30 * config_->repair_interval_ms);
+    updater_ = std::make_unique<CounterUpdater>(host, *counters_, *repair_);
     list_ = std::make_unique<GetUnreadCount>(host, *config_, *counters_);
     read_ack_ = std::make_unique<ReadAck>(host, *counters_);
 
@@ -46,12 +49,16 @@ class UnreadPlugin : public sdk::Plugin {
         updater_->OnMessageStored(data);
       });
     }
+    if (s.ok()) {
+      s = host.AddTimer(config_->repair_interval_ms, [this] { repair_->Replay(); });
+    }
     return s;
   }
 
  private:
   std::unique_ptr<Config> config_;
   std::unique_ptr<UnreadCounters> counters_;
+  std::unique_ptr<RepairQueue> repair_;
   std::unique_ptr<CounterUpdater> updater_;
   std::unique_ptr<GetUnreadCount> list_;
   std::unique_ptr<ReadAck> read_ack_;

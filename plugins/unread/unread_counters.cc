@@ -18,6 +18,35 @@ constexpr std::string_view kAddGroupScript =
     "redis.call('HSET', KEYS[2], 'count', total) "
     "return total";
 
+// KEYS[1] = the message's counted marker, KEYS[2] = unread_<to>; ARGV[1] = from,
+// ARGV[2] = the marker's lifetime (s). Returns 1 if counted now, 0 if counted before.
+constexpr std::string_view kAddSingleOnceScript =
+    "if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end "
+    "redis.call('HINCRBY', KEYS[2], ARGV[1], 1) "
+    "redis.call('SET', KEYS[1], '1', 'EX', ARGV[2]) "
+    "return 1";
+
+// KEYS[1] = the message's counted marker, KEYS[2] = <gid>_im_group_msg,
+// KEYS[3] = <from>_<gid>_im_user_group; ARGV[1] = the marker's lifetime (s).
+constexpr std::string_view kAddGroupOnceScript =
+    "if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end "
+    "local total = redis.call('HINCRBY', KEYS[2], 'count', 1) "
+    "redis.call('HSET', KEYS[3], 'count', total) "
+    "redis.call('SET', KEYS[1], '1', 'EX', ARGV[1]) "
+    "return 1";
+
+// How long a replayed message stays marked as counted: far longer than any replay takes
+// from its Redis write to the DELETE of its row.
+constexpr std::string_view kCountedMarkerSeconds = "86400";
+
+std::string CountedMarker(const UnreadCounters::Increment& inc) {
+  if (inc.session_type == 1) {
+    return "dbproxy_unread_counted_1_" + keys::Num(inc.from) + "_" + keys::Num(inc.to) + "_" +
+           keys::Num(inc.msg_id);
+  }
+  return "dbproxy_unread_counted_2_" + keys::Num(inc.to) + "_" + keys::Num(inc.msg_id);
+}
+
 // KEYS[1] = <gid>_im_group_msg, KEYS[2] = <uid>_<gid>_im_user_group.
 constexpr std::string_view kClearGroupScript =
     "local total = redis.call('HGET', KEYS[1], 'count') "
@@ -50,7 +79,11 @@ sdk::Status Checked(sdk::Result<sdk::RedisReply> reply, const char* what) {
 
 }  // namespace
 
-std::vector<sdk::Status> UnreadCounters::Add(const std::vector<Increment>& increments) const {
+std::vector<sdk::Status> UnreadCounters::Add(const std::vector<Increment>& increments,
+                                             bool* round_trip_failed) const {
+  if (round_trip_failed != nullptr) {
+    *round_trip_failed = false;
+  }
   if (increments.empty()) {
     return {};
   }
@@ -63,12 +96,41 @@ std::vector<sdk::Status> UnreadCounters::Add(const std::vector<Increment>& incre
                        keys::UserGroupRead(inc.from, inc.to)});
     }
   }
+  return Finish(pipeline, increments, round_trip_failed);
+}
+
+std::vector<sdk::Status> UnreadCounters::AddOnce(const std::vector<Increment>& increments,
+                                                 bool* round_trip_failed) const {
+  *round_trip_failed = false;
+  if (increments.empty()) {
+    return {};
+  }
+  sdk::RedisPipeline pipeline = host_.RedisInstance(keys::kUnreadInstance).Pipeline();
+  for (const Increment& inc : increments) {
+    const std::string marker = CountedMarker(inc);
+    if (inc.session_type == 1) {
+      pipeline.Append({"EVAL", kAddSingleOnceScript, "2", marker, keys::UserUnread(inc.to),
+                       keys::Num(inc.from), kCountedMarkerSeconds});
+    } else {
+      pipeline.Append({"EVAL", kAddGroupOnceScript, "3", marker, keys::GroupMsgCount(inc.to),
+                       keys::UserGroupRead(inc.from, inc.to), kCountedMarkerSeconds});
+    }
+  }
+  return Finish(pipeline, increments, round_trip_failed);
+}
+
+std::vector<sdk::Status> UnreadCounters::Finish(sdk::RedisPipeline& pipeline,
+                                                const std::vector<Increment>& increments,
+                                                bool* round_trip_failed) const {
   auto reply = pipeline.Exec();
   if (reply.ok() && reply->size() != increments.size()) {
     reply = sdk::Status(DBP_E_REDIS, sdk::StrCat("pipeline answered ", reply->size(), " of ",
                                                  increments.size(), " commands"));
   }
   if (!reply.ok()) {
+    if (round_trip_failed != nullptr) {
+      *round_trip_failed = true;
+    }
     return std::vector<sdk::Status>(increments.size(), reply.status());
   }
   std::vector<sdk::Status> out(increments.size());

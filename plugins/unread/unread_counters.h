@@ -37,6 +37,7 @@ class UnreadCounters {
     uint32_t session_type;  // 1 single, 2 group
     uint32_t from;          // sender
     uint32_t to;            // receiving user (single) or group id (group)
+    uint32_t msg_id = 0;    // the message's id in its conversation (AddOnce only)
   };
 
   // Counts every message, in order, in ONE pipelined round trip:
@@ -47,7 +48,18 @@ class UnreadCounters {
   // messages were counted one by one. Returns one status per increment (same order): the
   // command's error, or for every increment the round trip's error if it failed (then
   // none, some or all of them may have been applied). session_type must be 1 or 2.
-  std::vector<sdk::Status> Add(const std::vector<Increment>& increments) const;
+  // *round_trip_failed (if given) says whether the round trip itself failed (Redis down)
+  // rather than single commands.
+  std::vector<sdk::Status> Add(const std::vector<Increment>& increments,
+                               bool* round_trip_failed = nullptr) const;
+
+  // Like Add, but each message is counted at most once however often it is replayed
+  // (the repair queue, repair_queue.h): per message one script checks and sets the key
+  //   dbproxy_unread_counted_1_<from>_<to>_<msg_id> / dbproxy_unread_counted_2_<gid>_<msg_id>
+  // (kept one day) together with the increment, so a replay whose answer was lost, or two
+  // daemons replaying the same row, count it once. Same results as Add; msg_id must be set.
+  std::vector<sdk::Status> AddOnce(const std::vector<Increment>& increments,
+                                   bool* round_trip_failed) const;
 
   // user read everything from peer: HDEL unread_<user> <peer>.
   sdk::Status ClearSingle(uint32_t user_id, uint32_t peer_id) const;
@@ -67,6 +79,10 @@ class UnreadCounters {
 
  private:
   // The snapshot of one query whose replies start at reply[at].
+  // Executes a pipeline of one command per increment and maps the replies to statuses.
+  std::vector<sdk::Status> Finish(sdk::RedisPipeline& pipeline,
+                                  const std::vector<Increment>& increments,
+                                  bool* round_trip_failed) const;
   static sdk::Result<Snapshot> ParseSnapshot(const sdk::RedisReply& reply, size_t at,
                                              const std::vector<uint32_t>& group_ids);
 
