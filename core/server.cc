@@ -27,6 +27,7 @@ constexpr uint16_t kCmdHeartbeat = 0x0701;
 constexpr uint16_t kCmdStopRecvPacket = 0x0702;
 constexpr uint64_t kSweepIntervalMs = 1000;
 constexpr uint32_t kUnknownLogsPerMinute = 10;
+constexpr uint32_t kRefusedLogsPerMinute = 10;
 
 uint64_t NowMicros() {
   return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
@@ -107,9 +108,73 @@ Status Server::StartListeners() {
       return s;
     }
     log::Get("net")->info("listening on {}", l->bound_address());
+    l->SetOnRefused(
+        [this](const std::string& peer, const std::string& local) { OnRefused(peer, local); });
     listeners_.push_back(std::move(l));
   }
+  ApplyAllowList(config_.server.allow, true);
   return Status::Ok();
+}
+
+size_t Server::ApplyAllowList(const std::optional<std::vector<std::string>>& allow,
+                              bool at_startup) {
+  auto logger = log::Get("net");
+  for (size_t i = 0; i < listeners_.size() && i < config_.server.listen.size(); ++i) {
+    net::Listener& l = *listeners_[i];
+    auto list = net::AllowListForListener(allow, config_.server.listen[i].host);
+    if (list == nullptr) {
+      logger->warn(
+          "{}: server.allow is not set and this address is not loopback: EVERY peer that can "
+          "reach it may send requests (the protocol has no authentication). Set server.allow "
+          "to the msg_server addresses, or to [\"0.0.0.0/0\", \"::/0\"] to admit everyone "
+          "explicitly",
+          l.bound_address());
+    } else if (at_startup || allow) {
+      logger->info("{}: admits {}{}", l.bound_address(), list->ToString(),
+                   allow ? " (server.allow)" : " (loopback listener, server.allow not set)");
+    }
+    l.SetAllowList(std::move(list));
+  }
+  if (at_startup || !allow) {
+    // Without a list, a loopback listener's peers are loopback and any other admits all:
+    // nothing open can be newly refused.
+    return 0;
+  }
+  auto list = net::AllowListForListener(allow, "");
+  std::vector<net::Connection*> refused;
+  for (auto& [id, conn] : connections_) {
+    sockaddr_storage peer{};
+    if (conn->PeerAddress(&peer) && !list->Allows(reinterpret_cast<const sockaddr*>(&peer))) {
+      refused.push_back(conn);
+    }
+  }
+  for (net::Connection* conn : refused) {
+    logger->warn("conn={} peer={} is not in the reloaded server.allow, closing", conn->id(),
+                 conn->peer());
+    metrics_.connections_denied.fetch_add(1, std::memory_order_relaxed);
+    conn->Close("not in server.allow");
+  }
+  return refused.size();
+}
+
+void Server::OnRefused(const std::string& peer, const std::string& local) {
+  metrics_.connections_denied.fetch_add(1, std::memory_order_relaxed);
+  uint64_t now = uv_now(loop_.uv());
+  auto logger = log::Get("net");
+  if (now - refused_log_window_ms_ > 60000) {
+    if (refused_unlogged_ > 0) {
+      logger->warn("{} more refused peers were not logged (see dbproxy_connections_denied_total)",
+                   refused_unlogged_);
+    }
+    refused_log_window_ms_ = now;
+    refused_logged_in_window_ = 0;
+    refused_unlogged_ = 0;
+  }
+  if (refused_logged_in_window_++ < kRefusedLogsPerMinute) {
+    logger->warn("refused peer {} on {}: not in server.allow; closed at accept", peer, local);
+  } else {
+    ++refused_unlogged_;
+  }
 }
 
 void Server::WriteReadyFile() {
@@ -541,6 +606,7 @@ plugin::ReloadResult Server::ReloadFromFile(const std::string& force_module) {
     restart_needed.push_back("redis");
   }
   if (next.admin.socket != config_.admin.socket ||
+      next.admin.socket_group != config_.admin.socket_group ||
       next.admin.metrics_listen != config_.admin.metrics_listen) {
     restart_needed.push_back("admin");
   }
@@ -550,6 +616,12 @@ plugin::ReloadResult Server::ReloadFromFile(const std::string& force_module) {
   }
   r = host_->Reload(next.plugins, force_module);
   if (r.ok) {
+    if (next.server.allow != config_.server.allow) {
+      size_t closed = ApplyAllowList(next.server.allow, false);
+      log::Get("server")->info("reload: server.allow is now {}; closed {} connections",
+                               next.server.allow ? "set" : "unset (listener defaults)", closed);
+      config_.server.allow = next.server.allow;
+    }
     config_.plugins = next.plugins;
     if (next.log.level != config_.log.level) {
       (void)log::Setup(next.log.level, "");

@@ -9,6 +9,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
@@ -52,6 +53,7 @@ class Server : public net::ConnectionOwner {
   std::string StatusJson() const;
   std::string ModulesJson() const;
   std::string RenderMetrics() const;
+  admin::Metrics& metrics() { return metrics_; }
   const config::Config& config() const { return config_; }
 
   // net::ConnectionOwner
@@ -64,6 +66,10 @@ class Server : public net::ConnectionOwner {
   Status StartListeners();
   void WriteReadyFile();
   void OnAccept(uv_tcp_t* tcp);
+  // Gives each listener the list server.allow means for it (see config.h); on a reload also
+  // closes open connections whose peer the new list refuses. Returns how many it closed.
+  size_t ApplyAllowList(const std::optional<std::vector<std::string>>& allow, bool at_startup);
+  void OnRefused(const std::string& peer, const std::string& local);
   void QueueFrame(uint64_t conn_id, std::string frame);  // any thread
   void DrainReplies();
   void SweepConnections();
@@ -101,6 +107,9 @@ class Server : public net::ConnectionOwner {
   uint64_t shutdown_deadline_ms_ = 0;
   uint64_t unknown_log_window_ms_ = 0;
   uint32_t unknown_logged_in_window_ = 0;
+  uint64_t refused_log_window_ms_ = 0;  // refused peers: a few log lines a minute, all counted
+  uint32_t refused_logged_in_window_ = 0;
+  uint64_t refused_unlogged_ = 0;
   int exit_code_ = 0;
 };
 

@@ -4,6 +4,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 
 #include "core/base/log.h"
@@ -50,6 +52,7 @@ struct AdminServer::Client {
   std::string out;
   uv_write_t write_req;
   bool answered = false;
+  std::string refusal;  // admin socket: set when the peer may not use it
 
   void Finish(std::string response) {
     answered = true;
@@ -92,7 +95,8 @@ Status AdminServer::Start(const config::AdminConfig& cfg) {
     pipe_ = new uv_pipe_t;
     uv_pipe_init(loop_, pipe_, 0);
     pipe_->data = this;
-    mode_t old_mask = umask(0177);  // the socket is created 0600: only the owner may reload
+    // Created 0600 and opened to the group only once it has the right group (below).
+    mode_t old_mask = umask(0177);
     int rc = uv_pipe_bind(pipe_, cfg.socket.c_str());
     umask(old_mask);
     if (rc == 0) {
@@ -103,8 +107,14 @@ Status AdminServer::Start(const config::AdminConfig& cfg) {
       pipe_ = nullptr;
       return Status::Unavailable("admin socket " + cfg.socket + ": " + uv_strerror(rc));
     }
-    chmod(cfg.socket.c_str(), 0600);
     socket_path_ = cfg.socket;
+    auto access = SecureSocketFile(cfg);
+    if (!access.ok()) {
+      Close();
+      return access.status();
+    }
+    access_ = std::make_unique<AdminAccess>(std::move(access).value());
+    log::Get("admin")->info("admin socket {}: open to {}", socket_path_, access_->Describe());
   }
   if (!cfg.metrics_listen.empty()) {
     size_t colon = cfg.metrics_listen.rfind(':');
@@ -134,6 +144,36 @@ Status AdminServer::Start(const config::AdminConfig& cfg) {
     metrics_address_ = std::string(name) + ":" + std::to_string(ntohs(bound.sin_port));
   }
   return Status::Ok();
+}
+
+Result<AdminAccess> AdminServer::SecureSocketFile(const config::AdminConfig& cfg) {
+  auto logger = log::Get("admin");
+  auto gid = LookUpGroup(cfg.socket_group);
+  if (!gid.ok()) {
+    return gid.status();
+  }
+  if (!gid.value()) {
+    if (cfg.socket_group_explicit) {
+      return Status(DBP_E_CONFIG, "admin.socket_group: group '" + cfg.socket_group +
+                                      "' does not exist (create it, or remove the key)");
+    }
+    logger->info("admin socket {}: group {} does not exist; only root and uid {} may use it",
+                 cfg.socket, cfg.socket_group, geteuid());
+    return AdminAccess(geteuid(), std::nullopt, cfg.socket_group);
+  }
+  // The group must own the file before the group may open it.
+  if (chown(cfg.socket.c_str(), static_cast<uid_t>(-1), *gid.value()) != 0) {
+    // E.g. a daemon run by hand by a user outside the group: it still serves root and its
+    // own user; group members are refused by the file mode as well as by the peer check.
+    logger->warn("admin socket {}: cannot give it group {}: {}; only root and uid {} may use it",
+                 cfg.socket, cfg.socket_group, std::strerror(errno), geteuid());
+    return AdminAccess(geteuid(), std::nullopt, cfg.socket_group);
+  }
+  if (chmod(cfg.socket.c_str(), 0660) != 0) {
+    return Status::Unavailable("admin socket " + cfg.socket +
+                               ": chmod 0660: " + std::strerror(errno));
+  }
+  return AdminAccess(geteuid(), *gid.value(), cfg.socket_group);
 }
 
 void AdminServer::Close() {
@@ -172,11 +212,14 @@ void AdminServer::Accept(uv_stream_t* server, bool http) {
     uv_pipe_init(loop_, p, 0);
     stream = reinterpret_cast<uv_stream_t*>(p);
   }
-  auto* client = new Client{this, http, stream, {}, {}, {}};
+  auto* client = new Client{this, http, stream, {}, {}, {}, false, {}};
   stream->data = client;
   if (uv_accept(server, stream) != 0) {
     client->CloseSelf();
     return;
+  }
+  if (!http) {
+    CheckPeer(client);
   }
   uv_read_start(
       stream,
@@ -214,9 +257,29 @@ void AdminServer::Accept(uv_stream_t* server, bool http) {
           if (nl == std::string::npos) {
             return;
           }
-          c->Finish(c->owner->Handle(c->in.substr(0, nl)) + "\n");
+          // A refused peer's line is read (so that its write does not fail) but not run.
+          c->Finish((c->refusal.empty()
+                         ? c->owner->Handle(c->in.substr(0, nl))
+                         : "{\"ok\":false,\"error\":" + JsonString(c->refusal) + "}") +
+                    "\n");
         }
       });
+}
+
+void AdminServer::CheckPeer(Client* client) {
+  uv_os_fd_t fd = -1;
+  auto peer = uv_fileno(reinterpret_cast<uv_handle_t*>(client->stream), &fd) == 0
+                  ? ReadPeerCredentials(fd)
+                  : Result<PeerCredentials>(Status::Unavailable("no descriptor"));
+  if (peer.ok() && access_ != nullptr && access_->Admits(peer.value())) {
+    return;
+  }
+  std::string why = peer.ok() ? (access_ != nullptr ? access_->Refusal(peer.value())
+                                                    : std::string("no access rule"))
+                              : "peer credentials unknown (" + peer.status().message() + ")";
+  client->refusal = "permission denied: " + why + "; see admin.socket_group";
+  server_->metrics().admin_denied.fetch_add(1, std::memory_order_relaxed);
+  log::Get("admin")->warn("admin socket: refused pid {}: {}", peer.ok() ? peer->pid : 0, why);
 }
 
 std::string AdminServer::Handle(const std::string& line) {

@@ -89,6 +89,13 @@ std::string Metrics::RenderPrometheus(const std::function<void(std::string*)>& e
        "Connections refused over max_connections.");
   Line(&out, "dbproxy_connections_rejected_total", "",
        static_cast<double>(connections_rejected.load()));
+  Help(&out, "dbproxy_connections_denied_total", "counter",
+       "Connections closed at accept because the peer is not in server.allow.");
+  Line(&out, "dbproxy_connections_denied_total", "",
+       static_cast<double>(connections_denied.load()));
+  Help(&out, "dbproxy_admin_denied_total", "counter",
+       "Admin socket connections refused: peer neither root nor in the admin group.");
+  Line(&out, "dbproxy_admin_denied_total", "", static_cast<double>(admin_denied.load()));
   Help(&out, "dbproxy_bad_frames_total", "counter", "Connections closed for a bad frame length.");
   Line(&out, "dbproxy_bad_frames_total", "", static_cast<double>(bad_frames.load()));
   Help(&out, "dbproxy_unknown_commands_total", "counter", "Frames with no handler.");

@@ -47,6 +47,8 @@ class Metrics {
   std::atomic<int64_t> connections{0};
   std::atomic<uint64_t> connections_accepted{0};
   std::atomic<uint64_t> connections_rejected{0};
+  std::atomic<uint64_t> connections_denied{0};  // peer not in server.allow, closed at accept
+  std::atomic<uint64_t> admin_denied{0};        // admin socket peer neither root nor in group
   std::atomic<uint64_t> bad_frames{0};
   std::atomic<uint64_t> unknown_commands{0};
   std::atomic<uint64_t> replies_dropped{0};  // connection gone before the reply was ready

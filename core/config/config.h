@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -27,6 +28,10 @@ struct ServerConfig {
   uint32_t heartbeat_interval_ms = 5000;  // send a heartbeat after this much silence
   uint32_t idle_timeout_ms = 30000;       // close after this long without input
   uint32_t shutdown_deadline_ms = 4000;   // SIGTERM: in-flight work gets this long
+  // Peers that may connect, as CIDR blocks (validated by the loader, see net/allow_list.h).
+  // Absent: a loopback listener admits loopback peers only, any other listener admits
+  // every peer and start-up warns about it. Present: every listener admits exactly these.
+  std::optional<std::vector<std::string>> allow;
 };
 
 struct MysqlPoolConfig {
@@ -72,7 +77,12 @@ struct LogConfig {
 
 struct AdminConfig {
   std::string socket = "/run/dbproxy/dbproxy.sock";  // empty disables the admin socket
-  std::string metrics_listen;                        // "127.0.0.1:10601"; empty disables metrics
+  // Besides root and the daemon's own user, members of this group may use the socket
+  // (mode 0660, this group). If the default group does not exist only root and the daemon's
+  // user may; a group named in the file must exist.
+  std::string socket_group = "dbproxy";
+  bool socket_group_explicit = false;  // socket_group came from the file
+  std::string metrics_listen;          // "127.0.0.1:10601"; empty disables metrics
 };
 
 struct Config {

@@ -6,6 +6,8 @@
 #include <set>
 #include <sstream>
 
+#include "core/net/allow_list.h"
+
 namespace dbproxy::config {
 namespace {
 
@@ -153,14 +155,53 @@ Status ParseListen(const Reader& r, const YAML::Node& node, const std::string& p
   return Status::Ok();
 }
 
+// server.allow: a list of CIDR blocks (or one block as a plain string); each bad entry is
+// reported at its own line.
+Status ParseAllow(const Reader& r, const YAML::Node& node, std::vector<std::string>* out) {
+  const std::string path = "server.allow";
+  out->clear();
+  if (node.IsScalar()) {
+    out->push_back(node.Scalar());
+  } else if (node.IsSequence()) {
+    for (const auto& item : node) {
+      if (!item.IsScalar()) {
+        return r.Error(item, path, "must be a list of CIDR blocks such as 10.0.0.0/8 or ::1");
+      }
+      out->push_back(item.Scalar());
+    }
+  } else {
+    return r.Error(node, path, "must be a list of CIDR blocks such as 10.0.0.0/8 or ::1");
+  }
+  if (out->empty()) {
+    return r.Error(node, path,
+                   "an empty list would refuse every peer; list the peers that may connect, or "
+                   "remove the key for the default (loopback listeners: loopback peers only)");
+  }
+  size_t i = 0;
+  for (const std::string& entry : *out) {
+    auto block = net::ParseCidr(entry);
+    if (!block.ok()) {
+      YAML::Node at = node.IsSequence() ? node[i] : node;
+      return r.Error(at, path, block.status().message());
+    }
+    ++i;
+  }
+  return Status::Ok();
+}
+
 Status ParseServer(const Reader& r, const YAML::Node& n, ServerConfig* s) {
   const std::string p = "server";
-  RETURN_IF_ERROR(r.CheckKeys(
-      n, p,
-      {"listen", "workers", "worker_queue_limit", "max_frame_bytes", "max_output_buffer_bytes",
-       "max_connections", "heartbeat_interval_ms", "idle_timeout_ms", "shutdown_deadline_ms"}));
+  RETURN_IF_ERROR(
+      r.CheckKeys(n, p,
+                  {"listen", "workers", "worker_queue_limit", "max_frame_bytes",
+                   "max_output_buffer_bytes", "max_connections", "heartbeat_interval_ms",
+                   "idle_timeout_ms", "shutdown_deadline_ms", "allow"}));
   if (n["listen"].IsDefined()) {
     RETURN_IF_ERROR(ParseListen(r, n["listen"], "server.listen", &s->listen));
+  }
+  if (YAML::Node allow = n["allow"]; allow.IsDefined() && !allow.IsNull()) {
+    s->allow.emplace();
+    RETURN_IF_ERROR(ParseAllow(r, allow, &*s->allow));
   }
   RETURN_IF_ERROR(r.Unsigned(n, p, "workers", &s->workers, 1));
   RETURN_IF_ERROR(r.Unsigned(n, p, "worker_queue_limit", &s->worker_queue_limit, 1));
@@ -304,8 +345,16 @@ Status Parse(const Reader& r, const YAML::Node& root, Config* c) {
     }
   }
   if (YAML::Node admin = root["admin"]; admin.IsDefined()) {
-    RETURN_IF_ERROR(r.CheckKeys(admin, "admin", {"socket", "metrics_listen"}));
+    RETURN_IF_ERROR(r.CheckKeys(admin, "admin", {"socket", "socket_group", "metrics_listen"}));
     RETURN_IF_ERROR(r.String(admin, "admin", "socket", &c->admin.socket));
+    if (YAML::Node group = admin["socket_group"]; group.IsDefined() && !group.IsNull()) {
+      RETURN_IF_ERROR(r.String(admin, "admin", "socket_group", &c->admin.socket_group));
+      if (c->admin.socket_group.empty()) {
+        return r.Error(group, "admin.socket_group",
+                       "must name a group (remove the key for the default, dbproxy)");
+      }
+      c->admin.socket_group_explicit = true;
+    }
     RETURN_IF_ERROR(r.String(admin, "admin", "metrics_listen", &c->admin.metrics_listen));
   }
   return Status::Ok();

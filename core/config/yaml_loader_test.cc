@@ -105,5 +105,58 @@ TEST(YamlLoader, ClosestKeyIgnoresFarWords) {
   EXPECT_EQ("", ClosestKey("zzzzzzzz", {"workers", "listen"}));
 }
 
+TEST(YamlLoader, AllowIsAbsentByDefaultAndKeepsItsEntries) {
+  auto absent = LoadConfigText("server:\n  workers: 2\n", "d.yaml");
+  ASSERT_TRUE(absent.ok()) << absent.status().message();
+  EXPECT_FALSE(absent->server.allow.has_value());
+  auto c = LoadConfigText(
+      "server:\n  allow: [\"10.0.0.0/8\", \"192.168.1.7\", \"2001:db8::/32\", \"::1\"]\n",
+      "d.yaml");
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  ASSERT_TRUE(c->server.allow.has_value());
+  EXPECT_EQ((std::vector<std::string>{"10.0.0.0/8", "192.168.1.7", "2001:db8::/32", "::1"}),
+            *c->server.allow);
+  auto one = LoadConfigText("server:\n  allow: 10.1.0.0/16\n", "d.yaml");
+  ASSERT_TRUE(one.ok()) << one.status().message();
+  EXPECT_EQ(std::vector<std::string>{"10.1.0.0/16"}, *one->server.allow);
+}
+
+TEST(YamlLoader, BadAllowEntryNamesItsOwnLine) {
+  auto c = LoadConfigText("server:\n  workers: 2\n  allow:\n    - 10.0.0.0/8\n    - 10.0.0.0/33\n",
+                          "d.yaml");
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(0u, c.status().message().rfind("d.yaml:5: server.allow: '10.0.0.0/33'", 0))
+      << c.status().message();
+  auto host_bits = LoadConfigText("server:\n  allow: [\"10.1.2.3/8\"]\n", "d.yaml");
+  ASSERT_FALSE(host_bits.ok());
+  EXPECT_NE(std::string::npos,
+            host_bits.status().message().find("d.yaml:2: server.allow: '10.1.2.3/8' has host "
+                                              "bits set below the prefix (did you mean "
+                                              "10.0.0.0/8?)"))
+      << host_bits.status().message();
+  auto name = LoadConfigText("server:\n  allow:\n    - msg1.example.com\n", "d.yaml");
+  ASSERT_FALSE(name.ok());
+  EXPECT_EQ(0u, name.status().message().rfind("d.yaml:3: server.allow: 'msg1.example.com' is "
+                                              "not an IPv4 or IPv6 address",
+                                              0))
+      << name.status().message();
+}
+
+TEST(YamlLoader, EmptyOrNestedAllowIsAnError) {
+  auto empty = LoadConfigText("server:\n  allow: []\n", "d.yaml");
+  ASSERT_FALSE(empty.ok());
+  EXPECT_NE(std::string::npos, empty.status().message().find("d.yaml:2: server.allow: an empty "
+                                                             "list would refuse every peer"))
+      << empty.status().message();
+  auto nested = LoadConfigText("server:\n  allow: [[10.0.0.0/8]]\n", "d.yaml");
+  ASSERT_FALSE(nested.ok());
+  EXPECT_NE(std::string::npos, nested.status().message().find("server.allow: must be a list"))
+      << nested.status().message();
+  auto typo = LoadConfigText("server:\n  alow: [10.0.0.0/8]\n", "d.yaml");
+  ASSERT_FALSE(typo.ok());
+  EXPECT_NE(std::string::npos, typo.status().message().find("did you mean 'allow'?"))
+      << typo.status().message();
+}
+
 }  // namespace
 }  // namespace dbproxy::config

@@ -47,6 +47,11 @@ Connection::Connection(uint64_t id, uv_tcp_t* tcp, ConnectionOwner* owner, Conne
   last_recv_ms_ = last_send_ms_ = uv_now(tcp_->loop);
 }
 
+bool Connection::PeerAddress(sockaddr_storage* out) const {
+  int len = sizeof(*out);
+  return uv_tcp_getpeername(tcp_, reinterpret_cast<sockaddr*>(out), &len) == 0;
+}
+
 void Connection::StartReading() {
   if (closing_ || paused_ || reading_) {
     return;

@@ -41,6 +41,9 @@ class Connection {
 
   uint64_t id() const { return id_; }
   const std::string& peer() const { return peer_; }
+  // The peer's socket address (for allow-list checks after a reload); false if the socket
+  // no longer has one.
+  bool PeerAddress(sockaddr_storage* out) const;
   uint64_t last_recv_ms() const { return last_recv_ms_; }
   uint64_t last_send_ms() const { return last_send_ms_; }
   size_t output_bytes() const { return output_bytes_; }

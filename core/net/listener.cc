@@ -7,6 +7,22 @@
 #include "core/loop/uv_owner.h"
 
 namespace dbproxy::net {
+namespace {
+
+// "1.2.3.4:5" or "[::1]:5".
+std::string AddressText(const sockaddr_storage& addr) {
+  char name[INET6_ADDRSTRLEN] = {0};
+  if (addr.ss_family == AF_INET) {
+    const auto* a = reinterpret_cast<const sockaddr_in*>(&addr);
+    uv_ip4_name(a, name, sizeof(name));
+    return std::string(name) + ":" + std::to_string(ntohs(a->sin_port));
+  }
+  const auto* a = reinterpret_cast<const sockaddr_in6*>(&addr);
+  uv_ip6_name(a, name, sizeof(name));
+  return "[" + std::string(name) + "]:" + std::to_string(ntohs(a->sin6_port));
+}
+
+}  // namespace
 
 Listener::Listener(uv_loop_t* loop, AcceptFn on_accept)
     : loop_(loop), on_accept_(std::move(on_accept)) {}
@@ -35,19 +51,7 @@ Status Listener::Listen(const std::string& host, uint16_t port, int backlog) {
   sockaddr_storage bound{};
   int len = sizeof(bound);
   uv_tcp_getsockname(tcp_, reinterpret_cast<sockaddr*>(&bound), &len);
-  char name[INET6_ADDRSTRLEN] = {0};
-  uint16_t real_port = port;
-  if (bound.ss_family == AF_INET) {
-    auto* a = reinterpret_cast<sockaddr_in*>(&bound);
-    uv_ip4_name(a, name, sizeof(name));
-    real_port = ntohs(a->sin_port);
-    bound_ = std::string(name) + ":" + std::to_string(real_port);
-  } else {
-    auto* a = reinterpret_cast<sockaddr_in6*>(&bound);
-    uv_ip6_name(a, name, sizeof(name));
-    real_port = ntohs(a->sin6_port);
-    bound_ = "[" + std::string(name) + "]:" + std::to_string(real_port);
-  }
+  bound_ = AddressText(bound);
   return Status::Ok();
 }
 
@@ -62,6 +66,20 @@ void Listener::OnConnection(uv_stream_t* server, int status) {
   if (uv_accept(server, reinterpret_cast<uv_stream_t*>(client)) != 0) {
     loop::CloseAndDelete(client);
     return;
+  }
+  if (self->allow_ != nullptr) {
+    sockaddr_storage peer{};
+    int len = sizeof(peer);
+    // A peer whose address cannot be read (it reset already) is not known to be allowed.
+    bool known = uv_tcp_getpeername(client, reinterpret_cast<sockaddr*>(&peer), &len) == 0;
+    if (!known || !self->allow_->Allows(reinterpret_cast<const sockaddr*>(&peer))) {
+      // Closed before anything is read or written: the peer learns nothing about us.
+      loop::CloseAndDelete(client);
+      if (self->on_refused_) {
+        self->on_refused_(known ? AddressText(peer) : "unknown", self->bound_);
+      }
+      return;
+    }
   }
   self->on_accept_(client);
 }

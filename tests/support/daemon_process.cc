@@ -163,7 +163,11 @@ void DaemonProcess::WriteConfig(const Options& options) {
   std::ostringstream yaml;
   yaml << "# Written by tests/support/daemon_process.cc\n"
        << "server:\n"
-       << "  listen: [\"127.0.0.1:0\"]\n"
+       << "  listen: [";
+  for (size_t i = 0; i < options.listen.size(); ++i) {
+    yaml << (i == 0 ? "" : ", ") << Quote(options.listen[i]);
+  }
+  yaml << "]\n"
        << "  workers: " << options.workers << "\n"
        << Indent(options.server_overrides, 2) << "mysql:\n";
   for (const char* pool : {"teamtalk_master", "teamtalk_slave"}) {
@@ -207,7 +211,8 @@ void DaemonProcess::WriteConfig(const Options& options) {
        << "  file: " << Quote(log_path_) << "\n"
        << "admin:\n"
        << "  socket: " << Quote(dir_ + "/admin.sock") << "\n"
-       << "  metrics_listen: \"127.0.0.1:0\"\n";
+       << "  metrics_listen: \"127.0.0.1:0\"\n"
+       << Indent(options.admin_overrides, 2);
 
   // Write then rename, so a daemon reloading on SIGHUP never reads half a file.
   std::string temp_path = config_path_ + ".tmp";
@@ -410,6 +415,8 @@ int DaemonProcess::Stop() {
 
 std::string DaemonProcess::ReadLog() const { return ReadWholeFile(log_path_); }
 
+std::string DaemonProcess::ReadStderr() const { return ReadWholeFile(stderr_path_); }
+
 std::string DaemonProcess::DescribeFailure(const std::string& what) const {
   return what + "\n---- tail of " + log_path_ + " ----\n" + Tail(log_path_, 40) + "---- tail of " +
          stderr_path_ + " ----\n" + Tail(stderr_path_, 60) + "----\n";
@@ -422,8 +429,8 @@ void ExpectStartupRefused(const TestDatabase& database, const TestRedis& redis,
   std::optional<int> status = broken.WaitExit(20000);
   ASSERT_TRUE(status.has_value()) << options.extra_yaml_modules << ": still running";
   EXPECT_NE(*status, 0) << options.extra_yaml_modules;
-  EXPECT_NE(broken.ReadLog().find(reason), std::string::npos)
-      << options.extra_yaml_modules << broken.ReadLog();
+  const std::string output = broken.ReadLog() + broken.ReadStderr();
+  EXPECT_NE(output.find(reason), std::string::npos) << options.extra_yaml_modules << output;
 }
 
 }  // namespace dbproxy::testing

@@ -25,6 +25,11 @@ struct DaemonOptions {
   // listen or workers.
   std::string server_overrides;
   int workers = 8;  // also the size of each MySQL pool
+  // server.listen, one "host:port" each (port 0: a free one; ports() reports them in order).
+  std::vector<std::string> listen = {"127.0.0.1:0"};
+  // Extra YAML lines under admin:, e.g. "socket_group: users\n". Must not repeat socket or
+  // metrics_listen.
+  std::string admin_overrides;
   // Per-pool changes to the mysql section, keyed by pool name ("teamtalk_master"): a port
   // other than the test MariaDB's (e.g. a tests/support/tcp_proxy.h in front of it; 0 keeps
   // it) and extra YAML lines under the pool, e.g. "read_timeout_ms: 1000\n". The lines must
@@ -99,6 +104,8 @@ class DaemonProcess {
 
   // The whole of dbproxyd.log (log lines written so far).
   std::string ReadLog() const;
+  // dbproxyd's stdout and stderr so far (config errors found before the log is set up).
+  std::string ReadStderr() const;
 
   uint16_t port() const { return ports_.empty() ? 0 : ports_.front(); }
   const std::vector<uint16_t>& ports() const { return ports_; }
@@ -136,7 +143,7 @@ class DaemonProcess {
 };
 
 // Spawns dbproxyd with options that start-up must refuse: records a test failure unless it
-// exits non-zero within 20 s and its log contains reason. For config-validation tests.
+// exits non-zero within 20 s and its log or stderr contains reason. For config-validation tests.
 void ExpectStartupRefused(const TestDatabase& database, const TestRedis& redis,
                           const DaemonOptions& options, const std::string& reason);
 
