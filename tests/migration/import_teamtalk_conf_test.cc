@@ -3,16 +3,25 @@
 // that the real dbproxyd --check-config (which also dlopens the enabled modules) accepts the
 // result. Real binaries built in this tree; no daemon is started.
 
+#include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <regex>
 #include <sstream>
 #include <string>
+#include <thread>
 
 #include <gtest/gtest.h>
+
+#include "tests/support/test_database.h"
+#include "tests/support/test_redis.h"
+#include "tests/support/wire_client.h"
 
 namespace {
 
@@ -152,6 +161,73 @@ TEST_F(ImportTeamtalkConfTest, UnreadableInputIsAUsageError) {
   std::string out;
   EXPECT_EQ(2, RunShell(kCtl + " import-teamtalk-conf " + dir_ + "/nope.conf", &out));
   ExpectHas(out, "cannot read");
+}
+
+// The imported config of a file naming the test MariaDB and Redis runs a real dbproxyd that
+// answers a request reaching both (test_echo's lookup: an IMUser row and an INCR in unread),
+// with the MySQL password taken from the imported environment file.
+TEST_F(ImportTeamtalkConfTest, ImportedConfigServesRequests) {
+  auto db = dbproxy::testing::TestDatabase::Create();
+  auto redis = dbproxy::testing::TestRedis::Create();
+  ASSERT_TRUE(db && redis);
+  const auto& env = db->env();
+  std::string conf =
+      "ListenIP=127.0.0.1\nListenPort=0\nThreadNum=4\n"
+      "aesKey=12345678901234567890123456789012\nMsfsSite=127.0.0.1:1\n"
+      "DBInstances=teamtalk_master,teamtalk_slave\n";
+  for (const char* inst : {"teamtalk_master", "teamtalk_slave"}) {
+    std::string i = inst;
+    conf += i + "_host=" + env.mysql_host + "\n" + i + "_port=" + std::to_string(env.mysql_port) +
+            "\n" + i + "_dbname=" + db->name() + "\n" + i + "_username=" + env.mysql_user + "\n" +
+            i + "_password=" + env.mysql_password + "\n" + i + "_maxconncnt=4\n";
+  }
+  conf += "CacheInstances=unread,group_set,token,sync,group_member\n";
+  for (auto inst : dbproxy::testing::TestRedis::kInstances) {
+    std::string i(inst);
+    conf += i + "_host=127.0.0.1\n" + i + "_port=" + std::to_string(redis->env().redis_port) +
+            "\n" + i + "_db=" + std::to_string(redis->db(inst)) + "\n" + i + "_maxconncnt=2\n";
+  }
+  std::string conf_path = dir_ + "/live.conf";
+  { std::ofstream(conf_path) << conf; }
+  std::string yaml_path = dir_ + "/live.yaml", env_path = dir_ + "/live.env", out;
+  ASSERT_EQ(0, RunShell(kCtl + " import-teamtalk-conf " + conf_path + " -o " + yaml_path +
+                            " --env-file " + env_path + " --plugin-dir " + DBPROXY_TEST_PLUGIN_DIR +
+                            " --staging-dir " + dir_ + "/staged",
+                        &out))
+      << out;
+  // Only what a test must change: the test module, a private admin socket, any metrics port.
+  std::string yaml = ReadFile(yaml_path);
+  yaml = std::regex_replace(yaml, std::regex("  enabled: \\[.*\\]"), "  enabled: [test_echo]");
+  yaml = std::regex_replace(yaml, std::regex("socket: /run/dbproxy/dbproxy.sock"),
+                            "socket: " + dir_ + "/admin.sock");
+  yaml = std::regex_replace(yaml, std::regex("metrics_listen: 127.0.0.1:10601"),
+                            "metrics_listen: 127.0.0.1:0");
+  { std::ofstream(yaml_path) << yaml; }
+  std::string ready = dir_ + "/ready", pid_text;
+  ASSERT_EQ(0, RunShell("set -a; . " + env_path + "; set +a; " + kDaemon + " -c " + yaml_path +
+                            " --ready-file " + ready + " >" + dir_ + "/daemon.log 2>&1 & echo $!",
+                        &pid_text));
+  pid_t pid = static_cast<pid_t>(std::stol(pid_text));
+  std::string ready_text;
+  for (int i = 0; i < 200 && ready_text.find("listen") == std::string::npos; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    ready_text = ReadFile(ready);
+  }
+  std::smatch m;
+  bool listening = std::regex_search(ready_text, m, std::regex("listen 127.0.0.1:([0-9]+)"));
+  if (listening) {
+    dbproxy::testing::WireClient client;
+    ASSERT_TRUE(client.Connect(static_cast<uint16_t>(std::stoi(m[1]))));
+    auto reply = client.Call(7, 0x7003, "5");
+    ASSERT_TRUE(reply);
+    EXPECT_EQ("user5:1", reply->body);
+    EXPECT_EQ("1", redis->Command(redis->db("unread"), "GET", "test_echo_5").str);
+  }
+  kill(pid, SIGTERM);
+  for (int i = 0; i < 200 && kill(pid, 0) == 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ASSERT_TRUE(listening) << ReadFile(dir_ + "/daemon.log") << yaml;
 }
 
 }  // namespace
