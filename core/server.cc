@@ -684,6 +684,14 @@ std::string Server::RenderMetrics() const {
     snprintf(buf, sizeof(buf), "dbproxy_worker_queue_depth %zu\n",
              workers_ ? workers_->depth() : 0);
     out->append(buf);
+    // The limit beside the depth, so an alert can say "near the limit" without knowing the
+    // configuration of the daemon it watches.
+    out->append(
+        "# HELP dbproxy_worker_queue_limit Queued requests at which reading stops.\n# TYPE "
+        "dbproxy_worker_queue_limit gauge\n");
+    snprintf(buf, sizeof(buf), "dbproxy_worker_queue_limit %zu\n",
+             workers_ ? workers_->queue_limit() : 0);
+    out->append(buf);
     out->append(
         "# HELP dbproxy_workers_busy Workers running a handler.\n# TYPE dbproxy_workers_busy "
         "gauge\n");

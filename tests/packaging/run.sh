@@ -397,6 +397,20 @@ check_configs() {
     /usr/bin/dbproxyd --check-config -c "$WORK/all-modules.yaml"
 }
 
+# The installed alert rules pass promtool (syntax and their own unit tests); the installed
+# Grafana dashboard is JSON.
+check_monitoring() {
+  local rules=/usr/share/dbproxy/prometheus dash=/usr/share/dbproxy/grafana/dbproxy-dashboard.json
+  check "installed $dash is valid JSON" python3 -m json.tool "$dash"
+  if ! command -v promtool >/dev/null; then
+    skip "promtool check/test rules on $rules (promtool not installed)"
+    return
+  fi
+  check "promtool check rules $rules/dbproxy.rules.yml" promtool check rules "$rules/dbproxy.rules.yml"
+  check "promtool test rules $rules/dbproxy.rules.test.yml" \
+    bash -c "cd '$rules' && promtool test rules dbproxy.rules.test.yml"
+}
+
 # ---------------------------------------------------------------------------------------
 # 3. Plugins built against the installed SDK
 
@@ -771,7 +785,8 @@ check_rpms() {
     rpm --root "$root" --dbpath /var/lib/rpm -V --nodeps dbproxy dbproxy-dev
   local f missing=()
   for f in /usr/bin/dbproxyd /usr/bin/dbproxyctl /etc/dbproxy/dbproxy.yaml \
-    /lib/systemd/system/dbproxy.service /usr/include/dbproxy/abi.h /usr/share/dbproxy/schema.sql; do
+    /lib/systemd/system/dbproxy.service /usr/include/dbproxy/abi.h /usr/share/dbproxy/schema.sql \
+    /usr/share/dbproxy/prometheus/dbproxy.rules.yml /usr/share/dbproxy/grafana/dbproxy-dashboard.json; do
     [[ -f $root$f ]] || missing+=("$f")
   done
   if ((${#missing[@]} == 0)); then
@@ -814,6 +829,7 @@ main() {
   inspect_debs
   install_debs
   check_configs
+  check_monitoring
   build_example
   build_with_pkg_config
   build_proto_consumer

@@ -16,6 +16,7 @@
 
 #include "core/config/yaml_loader.h"
 #include "tools/dbproxyctl/json_value.h"
+#include "tools/dbproxyctl/teamtalk_import.h"
 
 namespace {
 
@@ -35,7 +36,9 @@ void Usage(FILE* out) {
       "  modules          loaded modules: version, ABI, generation, state, in-flight, commands\n"
       "  reload [MODULE]  re-read the daemon's config; reload changed modules (or MODULE)\n"
       "  config-check     validate CONFIG locally (with -c) or the daemon's own file\n"
-      "The socket is --socket PATH, else admin.socket of -c CONFIG, else %s.\n",
+      "The socket is --socket PATH, else admin.socket of -c CONFIG, else %s.\n"
+      "Migration: dbproxyctl import-teamtalk-conf dbproxyserver.conf [-o dbproxy.yaml]\n"
+      "  [--env-file ENV] [--plugin-dir DIR] [--staging-dir DIR]  (passwords go to ENV)\n",
       kDefaultSocket);
 }
 
@@ -115,6 +118,9 @@ std::string Join(const JsonValue& list) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (argc >= 2 && std::string(argv[1]) == "import-teamtalk-conf") {
+    return dbproxy::ctl::RunImportTeamtalkConf(argc - 2, argv + 2);
+  }
   std::string config_path;
   std::string socket_path;
   bool json = false;

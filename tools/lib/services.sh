@@ -26,6 +26,7 @@ DBPROXY_DEB_PACKAGES=(
   mariadb-server mariadb-client redis-server
   clang-format-16 rpm file python3
   systemd  # systemd-analyze verify of the shipped unit (tests/packaging/run.sh)
+  prometheus  # promtool: lints /metrics, checks and unit-tests packaging/monitoring rules
 )
 
 # Seconds we wait for a service to answer or to exit before we give up on it.
