@@ -156,6 +156,31 @@ TEST_P(SeveralProxiesTest, ConcurrentSendsOnSharedStorageKeepEveryInvariant) {
   }
 }
 
+// The checker itself finds what it is meant to find: a send answered but not stored, a row
+// no send made, a duplicate relation, a gap, and a counter behind its rows.
+TEST(InvariantCheckerTest, ReportsLostStrayAndDuplicateData) {
+  std::unique_ptr<TestDatabase> db = TestDatabase::Create();
+  std::unique_ptr<TestRedis> redis = TestRedis::Create();
+  db->Exec(
+      "INSERT INTO IMRelationShip (smallId, bigId, status, created, updated) VALUES "
+      "(5, 6, 0, 1, 1), (5, 6, 0, 1, 1)");
+  uint32_t rid = static_cast<uint32_t>(
+      std::stoul(db->QueryValue("SELECT MIN(id) FROM IMRelationShip").value_or("0")));
+  db->Exec("INSERT INTO IMMessage_" + std::to_string(rid % 8) +
+           " (relateId, fromId, toId, msgId, content, status, type, created, updated) VALUES (" +
+           std::to_string(rid) + ", 5, 6, 2, 'stray', 0, 1, 1, 1)");
+  Ledger ledger;
+  ledger.RecordSend({false, 5, 6, "lost", Outcome::kAnswered, 1});
+  std::string all;
+  for (const std::string& p : Check(*db, *redis, ledger)) {
+    all += p + "\n";
+  }
+  for (const char* expected :
+       {"I1:", "I3:", "I4:", "I5:", "I6:", "duplicate relation", "without its session"}) {
+    EXPECT_NE(all.find(expected), std::string::npos) << expected << " not reported in:\n" << all;
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Daemons, SeveralProxiesTest, ::testing::Values(2, 3));
 
 }  // namespace
