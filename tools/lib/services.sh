@@ -25,6 +25,7 @@ DBPROXY_DEB_PACKAGES=(
   libspdlog-dev libyaml-cpp-dev libgtest-dev libcurl4-openssl-dev libssl-dev
   mariadb-server mariadb-client redis-server
   clang-format-16 rpm file python3
+  clang-16 libclang-rt-16-dev
 )
 
 # Seconds we wait for a service to answer or to exit before we give up on it.
