@@ -1,6 +1,7 @@
 // libFuzzer target: the payloads one module decodes from another. The first byte picks the
 // decoder, the rest is the payload: message.stored batches, membership answers, audio save
-// results and the latest-message copy read back from Redis. Each accepted payload must
+// results, the latest-message copy read back from Redis and the latest-message probe cell
+// MariaDB answers ("msgId,type,sender[,content]"). Each accepted payload must
 // encode back to the same bytes (so nothing is half-read or misread).
 
 #include <cstddef>
@@ -12,6 +13,7 @@
 #include "plugins/common/audio_service.h"
 #include "plugins/common/events.h"
 #include "plugins/common/latest_cache.h"
+#include "plugins/common/latest_messages.h"
 #include "plugins/common/membership.h"
 
 namespace {
@@ -30,7 +32,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     return 0;
   }
   const std::string_view in(reinterpret_cast<const char*>(data + 1), size - 1);
-  switch (data[0] % 4) {
+  switch (data[0] % 5) {
     case 0: {
       auto batch = p::events::DecodeMessagesStored(in);
       if (batch) {
@@ -54,6 +56,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         Check(p::audio_service::EncodeSaveResult(r) == in);
       } else {
         Check(r.status == p::audio_service::SaveStatus::kFailed);
+      }
+      break;
+    }
+    case 4: {
+      p::latest_messages::LatestMessage m;
+      if (p::latest_messages::ParseProbeCell(in, &m)) {
+        Check(m.content.size() <= in.size());
+        Check(in.substr(in.size() - m.content.size()) == m.content);
       }
       break;
     }
