@@ -260,13 +260,18 @@ void LoadPlugins(const std::string& dir, const std::vector<std::string>& modules
       Die(path + ": no dbp_plugin_entry");
     }
     const dbp_plugin_descriptor_t* d = entry();
-    auto* p = new dbp_plugin;  // lives for the process, like the modules
+    // Plugin handles and states live for the process (held here so LeakSanitizer sees them).
+    static std::vector<std::unique_ptr<dbp_plugin>> plugins;
+    static std::vector<void*> states;
+    plugins.push_back(std::make_unique<dbp_plugin>());
+    dbp_plugin* p = plugins.back().get();
     p->name = name;
     p->in_init = true;
     void* state = nullptr;
     if (d->init(&kApi, p, &state) != DBP_OK) {
       Die(name + ": init failed");
     }
+    states.push_back(state);
     p->in_init = false;
   }
 }
