@@ -28,9 +28,17 @@ function(dbproxy_add_plugin name)
     CXX_VISIBILITY_PRESET hidden
     C_VISIBILITY_PRESET hidden
     VISIBILITY_INLINES_HIDDEN ON)
-  target_compile_options(${target} PRIVATE -fno-gnu-unique)
+  # GCC only: keeps a module unloadable (clang never emits STB_GNU_UNIQUE).
+  target_compile_options(${target} PRIVATE $<$<CXX_COMPILER_ID:GNU>:-fno-gnu-unique>)
+  if(DBPROXY_FUZZ)
+    # Coverage and sanitizer instrumentation for tests/fuzz; the sanitizer runtimes live in
+    # the fuzz executable, so their symbols are undefined here (no -z defs).
+    target_compile_options(${target} PRIVATE -fsanitize=fuzzer-no-link,address,undefined
+      -fno-sanitize-recover=all -fno-omit-frame-pointer)
+  else()
+    target_link_options(${target} PRIVATE -Wl,-z,defs)
+  endif()
   target_link_options(${target} PRIVATE
-    -Wl,-z,defs
     -Wl,--exclude-libs,ALL
     -Wl,--version-script=${PROJECT_SOURCE_DIR}/sdk/cmake/plugin.map)
   target_link_libraries(${target} PRIVATE dbproxy::sdk dbproxy::proto dbproxy::warnings
