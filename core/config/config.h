@@ -55,6 +55,9 @@ struct RedisConfig {
   std::string host = "127.0.0.1";
   uint16_t port = 6379;
   uint32_t db = 0;
+  // Redis 6 ACL user: with a username the pool sends AUTH <username> <password>; without,
+  // AUTH <password> (the "default" user).
+  std::string username;
   std::string password;
   uint32_t pool_size = 16;
   uint32_t connect_timeout_ms = 1000;

@@ -270,12 +270,16 @@ Status ParseRedis(const Reader& r, const YAML::Node& n, std::map<std::string, Re
     const YAML::Node& v = kv.second;
     RETURN_IF_ERROR(
         r.CheckKeys(v, p,
-                    {"host", "port", "db", "password", "pool_size", "connect_timeout_ms",
-                     "command_timeout_ms", "acquire_timeout_ms"}));
+                    {"host", "port", "db", "username", "password", "pool_size",
+                     "connect_timeout_ms", "command_timeout_ms", "acquire_timeout_ms"}));
     RETURN_IF_ERROR(r.String(v, p, "host", &c.host));
     RETURN_IF_ERROR(r.Unsigned(v, p, "port", &c.port, 1));
     RETURN_IF_ERROR(r.Unsigned(v, p, "db", &c.db));
+    RETURN_IF_ERROR(r.String(v, p, "username", &c.username));
     RETURN_IF_ERROR(r.String(v, p, "password", &c.password));
+    if (!c.username.empty() && c.password.empty()) {
+      return r.Error(v["username"], p + ".username", "a Redis ACL user needs a password");
+    }
     RETURN_IF_ERROR(r.Unsigned(v, p, "pool_size", &c.pool_size, 1));
     RETURN_IF_ERROR(r.Unsigned(v, p, "connect_timeout_ms", &c.connect_timeout_ms, 1));
     RETURN_IF_ERROR(r.Unsigned(v, p, "command_timeout_ms", &c.command_timeout_ms, 1));

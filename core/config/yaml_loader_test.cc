@@ -158,5 +158,17 @@ TEST(YamlLoader, EmptyOrNestedAllowIsAnError) {
       << typo.status().message();
 }
 
+TEST(YamlLoader, RedisAclUsernameNeedsAPassword) {
+  auto ok =
+      LoadConfigText("redis:\n  unread:\n    username: dbproxy\n    password: s3cret\n", "d.yaml");
+  ASSERT_TRUE(ok.ok()) << ok.status().ToString();
+  EXPECT_EQ("dbproxy", ok->redis.at("unread").username);
+  auto bad = LoadConfigText("redis:\n  unread:\n    username: dbproxy\n", "d.yaml");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(std::string::npos,
+            bad.status().message().find("d.yaml:3: redis.unread.username: a Redis ACL user needs"))
+      << bad.status().message();
+}
+
 }  // namespace
 }  // namespace dbproxy::config

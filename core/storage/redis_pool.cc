@@ -123,16 +123,23 @@ Result<RedisPool::ContextPtr> RedisPool::Connect() {
   } else {
     (void)redisEnableKeepAlive(context.get());  // best effort: only speeds up detection
     std::vector<std::vector<std::string>> setup;
-    if (!config_.password.empty()) {
+    if (!config_.username.empty()) {
+      setup.push_back({"AUTH", config_.username, config_.password});
+    } else if (!config_.password.empty()) {
       setup.push_back({"AUTH", config_.password});
     }
     if (config_.db != 0) {
       setup.push_back({"SELECT", std::to_string(config_.db)});
     }
     for (const auto& cmd : setup) {
-      const char* argv[2] = {cmd[0].data(), cmd[1].data()};
-      const size_t argvlen[2] = {cmd[0].size(), cmd[1].size()};
-      auto* reply = static_cast<redisReply*>(redisCommandArgv(context.get(), 2, argv, argvlen));
+      std::vector<const char*> argv;
+      std::vector<size_t> argvlen;
+      for (const std::string& arg : cmd) {
+        argv.push_back(arg.data());
+        argvlen.push_back(arg.size());
+      }
+      auto* reply = static_cast<redisReply*>(redisCommandArgv(
+          context.get(), static_cast<int>(argv.size()), argv.data(), argvlen.data()));
       if (reply == nullptr) {
         failure = cmd[0] + " failed: " + context->errstr;
         break;

@@ -33,7 +33,8 @@ using RedisReplyPtr = std::unique_ptr<RedisReply>;
 // one connection for its duration. Destroy the pool only when no call is running.
 //
 // Connections are opened on demand (never at Create, so start-up does not depend on Redis),
-// then AUTH (if a password is set) and SELECT db. A connection that fails I/O is closed
+// then AUTH (username and password for an ACL user, else the password if one is set) and
+// SELECT db. A connection that fails I/O is closed
 // and replaced on a later call; one the server closed while idle is replaced before use.
 // Requires SIGPIPE to be ignored (hiredis writes with write(2)); dbproxyd's main does.
 class RedisPool {

@@ -14,6 +14,8 @@
 
 #include <gtest/gtest.h>
 
+#include "tests/support/private_redis.h"
+
 // Runs against a real Redis started by tools/test (with `databases 256`), which exports
 // DBPROXY_TEST_REDIS_PORT. Each process uses its own db number >= 16, flushed around tests.
 
@@ -245,6 +247,47 @@ TEST_F(RedisPoolTest, RejectsEmptyCommands) {
   auto empty = pool_->Pipeline({});
   ASSERT_TRUE(empty.ok());
   EXPECT_EQ((*empty)->elements.size(), 0u);
+}
+
+}  // namespace
+}  // namespace dbproxy::storage
+
+namespace dbproxy::storage {
+namespace {
+
+// A Redis 6 ACL user restricted to the commands the plugins use (no FLUSHALL, no CONFIG, no
+// keys outside the pool's db are meaningful to it): AUTH <user> <password> then works; a wrong
+// password is refused with the server's reason, counted as an error, never a crash.
+TEST(RedisPoolAclTest, AuthenticatesAsAnAclUserAndRefusesAWrongPassword) {
+  auto redis = dbproxy::testing::PrivateRedis::Start(
+      {.extra_config = "user dbproxy on >s3cret ~* -@all +@read +@write +@hash +@set +@string "
+                       "+@keyspace +@transaction +ping +select +auth -flushall -flushdb\n"});
+  config::RedisConfig config;
+  config.name = "acl";
+  config.host = "127.0.0.1";
+  config.port = redis->port();
+  config.db = 1;
+  config.username = "dbproxy";
+  config.password = "s3cret";
+  config.pool_size = 1;
+  auto pool = RedisPool::Create(config);
+  ASSERT_TRUE(pool.ok()) << pool.status().ToString();
+  auto set = Call(**pool, {"SET", "k", "v"});
+  ASSERT_TRUE(set.ok()) << set.status().ToString();
+  EXPECT_EQ((*set)->str, "OK");
+  auto denied = Call(**pool, {"FLUSHALL"});
+  ASSERT_TRUE(denied.ok()) << denied.status().ToString();
+  EXPECT_EQ((*denied)->type, DBP_REDIS_ERROR) << "the ACL must restrict the user";
+
+  config::RedisConfig wrong = config;
+  wrong.password = "not-it";
+  auto bad = RedisPool::Create(wrong);
+  ASSERT_TRUE(bad.ok());
+  auto refused = Call(**bad, {"PING"});
+  EXPECT_EQ(refused.status().code(), DBP_E_UNAVAILABLE);
+  EXPECT_NE(refused.status().message().find("AUTH rejected"), std::string::npos)
+      << refused.status().ToString();
+  EXPECT_EQ((*bad)->stats().errors, 1u);
 }
 
 }  // namespace

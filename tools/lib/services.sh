@@ -23,7 +23,7 @@ DBPROXY_DEB_PACKAGES=(
   build-essential cmake pkg-config
   libuv1-dev libprotobuf-dev protobuf-compiler libhiredis-dev default-libmysqlclient-dev
   libspdlog-dev libyaml-cpp-dev libgtest-dev libcurl4-openssl-dev libssl-dev
-  mariadb-server mariadb-client redis-server
+  mariadb-server mariadb-client redis-server redis-sentinel
   clang-format-16 rpm file python3
   systemd  # systemd-analyze verify of the shipped unit (tests/packaging/run.sh)
   prometheus  # promtool: lints /metrics, checks and unit-tests packaging/monitoring rules
