@@ -1,0 +1,158 @@
+// Scenario 3 of issue 12: the MariaDB under a dbproxyd is stopped (SIGTERM, a clean
+// shutdown) or killed (SIGKILL) under load for a few seconds, then started again, while the
+// daemon keeps running. tests/fault/outage_test.cc cuts a TCP proxy in front of a healthy
+// server one request at a time; here the real server goes away in the middle of
+// transactions, with several clients sending on their pairs and one group and asking for
+// unread counts and session lists.
+//
+// Asserted: every request is answered, during the outage promptly and with its failure
+// value (msg_id 0, an empty answer) -- never success for something not stored; sends stop
+// failing within a bound after the restart and nothing fails a second later, without
+// restarting dbproxyd; then every invariant of invariants.h (I1-I6, relations, sessions).
+
+#include <chrono>
+#include <cstdio>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include <gtest/gtest.h>
+
+#include "tests/cluster/fault_load.h"
+#include "tests/cluster/invariants.h"
+#include "tests/support/daemon_process.h"
+#include "tests/support/private_mariadb.h"
+#include "tests/support/private_redis.h"
+#include "tests/support/test_database.h"
+#include "tests/support/test_redis.h"
+
+namespace dbproxy::testing::cluster {
+namespace {
+
+// The shipped pool timeouts (etc/dbproxy.yaml, core/config/config.h), written out so the
+// bound below follows from them. A request meets at most one failed acquire (a wait for a
+// free connection, or a connect that the dead server refuses at once) and one failed
+// statement on a connection whose server went away (the socket is closed: no read timeout
+// runs out), so its answer is due within acquire + connect timeout; one second of margin
+// for a loaded 2-core machine.
+constexpr int kConnectTimeoutMs = 2000;
+constexpr int kReadTimeoutMs = 5000;
+constexpr int kAcquireTimeoutMs = 2000;
+constexpr long kOutageAnswerBoundMs = kAcquireTimeoutMs + kConnectTimeoutMs + 1000;
+// Sends succeed again this soon after the server answers (a pool retries a failed connect
+// after 250 ms); nothing fails once a second more has passed.
+constexpr long kRecoveryBoundMs = 5000;
+constexpr auto kSettle = std::chrono::seconds(1);
+
+constexpr auto kBefore = std::chrono::milliseconds(1500);
+constexpr auto kDown = std::chrono::seconds(3);
+constexpr auto kAfter = std::chrono::milliseconds(1500);
+
+enum class Fault { kStop, kKill };
+
+long Ms(Clock::duration d) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(d).count();
+}
+
+class MysqlOutageTest : public ::testing::TestWithParam<Fault> {};
+
+TEST_P(MysqlOutageTest, PromptFailuresThenRecoveryWithoutRestartAndNothingLost) {
+  const Fault fault = GetParam();
+  const char* name = fault == Fault::kStop ? "stop" : "kill -9";
+  std::unique_ptr<PrivateMariadb> mariadb = PrivateMariadb::Start();
+  std::unique_ptr<PrivateRedis> redis_server = PrivateRedis::Start();
+  std::unique_ptr<TestDatabase> db = TestDatabase::Create(mariadb->env());
+  std::unique_ptr<TestRedis> redis = TestRedis::Create(redis_server->env());
+
+  DaemonOptions options;
+  options.plugins = {"message", "unread", "session", "group_member"};
+  options.workers = 4;
+  const std::string pool_yaml = "connect_timeout_ms: " + std::to_string(kConnectTimeoutMs) +
+                                "\nread_timeout_ms: " + std::to_string(kReadTimeoutMs) +
+                                "\nwrite_timeout_ms: " + std::to_string(kReadTimeoutMs) +
+                                "\nacquire_timeout_ms: " + std::to_string(kAcquireTimeoutMs) + "\n";
+  for (const char* pool : {"teamtalk_master", "teamtalk_slave"}) {
+    options.mysql_overrides[pool] = {0, pool_yaml};
+  }
+  DaemonProcess daemon;
+  ASSERT_TRUE(daemon.Start(*db, *redis, options));
+
+  Ledger ledger;
+  FaultLoadOptions load_options;
+  load_options.port = daemon.port();
+  FaultLoad load(load_options, &ledger);
+  const Clock::time_point load_start = Clock::now();
+  load.Start();
+  std::this_thread::sleep_for(kBefore);
+
+  const Clock::time_point fault_begin = Clock::now();
+  if (fault == Fault::kStop) {
+    mariadb->Stop();
+  } else {
+    mariadb->Kill();
+  }
+  const Clock::time_point down = Clock::now();
+  std::this_thread::sleep_for(kDown);
+  const Clock::time_point restart_begin = Clock::now();
+  mariadb->Restart();
+  const Clock::time_point restored = Clock::now();
+
+  Clock::time_point recovered = restored + std::chrono::milliseconds(kRecoveryBoundMs);
+  while (Clock::now() < restored + std::chrono::milliseconds(kRecoveryBoundMs)) {
+    std::optional<Clock::time_point> first = load.FirstSuccess(OpKind::kPairSend, restored);
+    if (first) {
+      recovered = *first;
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));  // polling a condition
+  }
+  std::this_thread::sleep_for(kSettle + kAfter);
+  const Clock::time_point load_end = Clock::now();
+  load.Stop();
+
+  const WindowStats before = load.Window(load_start, fault_begin);
+  const WindowStats during = load.Window(fault_begin, restored);
+  const WindowStats dead = load.Window(down, restart_begin);
+  const WindowStats after = load.Window(recovered + kSettle, load_end);
+  const long outage_max_ms = load.MaxLatencyOverlapping(fault_begin, restored);
+  const long recovery_ms = Ms(recovered - restored);
+  std::printf(
+      "[ cluster ] MariaDB %s (%ld ms to stop, %ld ms to restart):\n"
+      "[ cluster ]   before: %s\n"
+      "[ cluster ]   during: %s\n"
+      "[ cluster ]   after:  %s\n"
+      "[ cluster ]   max latency of a request in flight during the outage %ld ms (bound %ld);"
+      " sends succeed again %ld ms after the restart\n",
+      name, Ms(down - fault_begin), Ms(restored - restart_begin), before.Describe().c_str(),
+      during.Describe().c_str(), after.Describe().c_str(), outage_max_ms, kOutageAnswerBoundMs,
+      recovery_ms);
+
+  for (const std::string& p : load.problems()) {
+    ADD_FAILURE() << p;
+  }
+  EXPECT_FALSE(daemon.WaitExit(0).has_value()) << "dbproxyd exited";
+  EXPECT_GT(before.sends_stored, 20);
+  EXPECT_EQ(before.failed, 0) << "failures with MariaDB up";
+  const WindowStats all = load.Window(load_start, load_end);
+  EXPECT_EQ(all.unanswered, 0) << "requests without an answer";
+  EXPECT_LE(outage_max_ms, kOutageAnswerBoundMs);
+  EXPECT_GT(dead.ops, 10) << "too little load while MariaDB was down";
+  EXPECT_EQ(dead.sends_stored, 0) << "sends answered msg_id > 0 while MariaDB was down";
+  EXPECT_LT(recovery_ms, kRecoveryBoundMs) << "sends still failing after the restart";
+  EXPECT_EQ(after.failed, 0) << "failures " << Ms(kSettle) << " ms after recovery";
+  EXPECT_GT(after.sends_stored, 20);
+
+  db->Reconnect();
+  ReadGroupAsEveryMember(daemon.port(), *db, *redis, &ledger, load.group(), load.group_members());
+  CheckEventually(*db, *redis, ledger);
+  EXPECT_EQ(daemon.Stop(), 0);
+}
+
+INSTANTIATE_TEST_SUITE_P(Faults, MysqlOutageTest, ::testing::Values(Fault::kStop, Fault::kKill),
+                         [](const ::testing::TestParamInfo<Fault>& info) {
+                           return info.param == Fault::kStop ? std::string("Stop")
+                                                             : std::string("Kill");
+                         });
+
+}  // namespace
+}  // namespace dbproxy::testing::cluster
