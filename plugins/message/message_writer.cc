@@ -226,8 +226,12 @@ void MessageWriter::Store(std::span<WriteItem> items) const {
     return;
   }
   Status error;
-  const Outcome outcome = StoreOn(*conn, items, &error);
+  std::vector<InDoubtCommits::Message> settled;
+  const Outcome outcome = StoreOn(*conn, items, &error, &settled);
   conn->Release();
+  if (outcome == Outcome::kCommitted) {
+    in_doubt_.Forget(settled);
+  }
 
   size_t pending = 0;
   for (const WriteItem& item : items) {
@@ -262,7 +266,8 @@ void MessageWriter::Store(std::span<WriteItem> items) const {
 }
 
 MessageWriter::Outcome MessageWriter::StoreOn(MysqlConn& conn, std::span<WriteItem> items,
-                                              Status* error) const {
+                                              Status* error,
+                                              std::vector<InDoubtCommits::Message>* settled) const {
   *error = store::UseReadCommittedForNextTransaction(conn);
   if (!error->ok()) {
     return Outcome::kRolledBack;
@@ -307,6 +312,18 @@ MessageWriter::Outcome MessageWriter::StoreOn(MysqlConn& conn, std::span<WriteIt
   }
   std::sort(conversations.begin(), conversations.end());
   conversations.erase(std::unique(conversations.begin(), conversations.end()), conversations.end());
+  // Orphans of an earlier COMMIT of unknown outcome go before anything is numbered after
+  // them (in_doubt_commits.h); the locks are held.
+  std::vector<InDoubtCommits::Conversation> locked;
+  for (const ConversationKey& c : conversations) {
+    locked.emplace_back(c.group, c.id);
+  }
+  auto orphans = in_doubt_.Settle(conn, locked);
+  if (!orphans.ok()) {
+    *error = orphans.status();
+    return Outcome::kRolledBack;
+  }
+  *settled = std::move(*orphans);
   std::vector<uint32_t> relate_ids;
   std::vector<uint32_t> group_ids;
   std::vector<std::string> counter_keys;
@@ -430,8 +447,16 @@ void MessageWriter::ResolveUnknownCommit(std::span<WriteItem> items, const Statu
   } else if (!stored.ok()) {
     host_.Error("COMMIT of ", items.size(), " messages reported '", error.message(),
                 "' and the outcome cannot be checked (", stored.status().message(),
-                "); answering failure although the messages may be stored");
+                "); answering failure, their rows are removed if they turn out stored");
     host_.Count("send_commit_unknown");
+    std::vector<InDoubtCommits::Message> unknown;
+    for (const WriteItem& item : items) {
+      if (Live(item) && item.stored.msg_id != 0) {
+        unknown.push_back({item.group, ConversationOf(item).id, item.stored.msg_id, item.from_id,
+                           item.create_time, std::string(item.content)});
+      }
+    }
+    in_doubt_.Add(std::move(unknown));
   }
   const uint32_t stored_at = Now();
   for (WriteItem& item : items) {

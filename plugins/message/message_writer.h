@@ -14,8 +14,10 @@
 // statement error fails the transaction; the batch's messages are then retried one per
 // transaction, so one bad message cannot sink the others. If the COMMIT's answer is lost,
 // a fresh connection looks for the batch's first row to learn the outcome; when even that
-// fails the messages are reported as failed and the uncertainty is logged (counted as
-// send_commit_unknown).
+// fails the messages are reported as failed, the uncertainty is logged (counted as
+// send_commit_unknown) and they are remembered in InDoubtCommits, which removes their rows
+// if the server did commit them (in_doubt_commits.h); the next batch of such a conversation
+// settles them before it numbers anything.
 //
 // Creating a relation is serialised across processes with the MySQL named lock
 // "dbproxy.rel.<small>.<big>", since the original schema has no unique key on
@@ -27,8 +29,10 @@
 #include <cstdint>
 #include <span>
 #include <string_view>
+#include <vector>
 
 #include "dbproxy/sdk.h"
+#include "plugins/message/in_doubt_commits.h"
 #include "plugins/message/message_id_allocator.h"
 
 namespace dbproxy::plugins::message {
@@ -56,8 +60,9 @@ struct WriteItem {
 
 class MessageWriter {
  public:
-  // host must outlive the writer.
-  explicit MessageWriter(const sdk::Host& host) : host_(host), counters_(host) {}
+  // host and in_doubt must outlive the writer.
+  MessageWriter(const sdk::Host& host, InDoubtCommits& in_doubt)
+      : host_(host), counters_(host), in_doubt_(in_doubt) {}
 
   // Stores the items; sets each item's status (and stored). Errors: DBP_E_NOT_FOUND for a
   // group without an IMGroup row, DBP_E_TIMEOUT if a relation's creation lock was not
@@ -73,7 +78,10 @@ class MessageWriter {
     kRolledBack,     // nothing committed; the returned status says why
     kCommitUnknown,  // COMMIT was sent but its answer was lost
   };
-  Outcome StoreOn(sdk::MysqlConn& conn, std::span<WriteItem> items, sdk::Status* error) const;
+  // *settled: in-doubt messages of the batch's conversations settled in the transaction,
+  // to forget once it committed.
+  Outcome StoreOn(sdk::MysqlConn& conn, std::span<WriteItem> items, sdk::Status* error,
+                  std::vector<InDoubtCommits::Message>* settled) const;
   // After kCommitUnknown: looks for the first live item's row on a fresh connection.
   void ResolveUnknownCommit(std::span<WriteItem> items, const sdk::Status& error) const;
   // After COMMIT: raises the conversations' msgId counters, then refreshes the copies of
@@ -83,6 +91,7 @@ class MessageWriter {
 
   const sdk::Host& host_;
   MessageIdCounters counters_;
+  InDoubtCommits& in_doubt_;
 };
 
 }  // namespace dbproxy::plugins::message

@@ -5,12 +5,15 @@
 //   0x030b CID_MSG_GET_LATEST_MSG_ID_REQ  -> 0x030c
 // Publishes events::kMessageStored after every committed message. See README.md.
 
+#include <memory>
+
 #include "dbproxy/sdk.h"
 #include "plugins/common/command_ids.h"
 #include "plugins/message/config.h"
 #include "plugins/message/get_latest_msg_id.h"
 #include "plugins/message/get_message_by_id.h"
 #include "plugins/message/get_message_list.h"
+#include "plugins/message/in_doubt_commits.h"
 #include "plugins/message/order_key.h"
 #include "plugins/message/send_message.h"
 
@@ -22,6 +25,7 @@ class MessagePlugin : public sdk::Plugin {
  public:
   sdk::Status Init(sdk::Host& host) override {
     host_ = &host;
+    in_doubt_ = std::make_unique<InDoubtCommits>(host);
     sdk::Result<Config> config = LoadConfig(host);
     if (!config.ok()) {
       return config.status();
@@ -52,8 +56,15 @@ class MessagePlugin : public sdk::Plugin {
     // CID_MSG_DATA is a batch command: the queued sends are stored with one commit.
     sdk::Status s = host.RegisterBatchCommand(
         cid::kMsgData,
-        [this](std::span<sdk::Request> requests) { HandleSendMessages(*host_, config_, requests); },
+        [this](std::span<sdk::Request> requests) {
+          HandleSendMessages(*host_, config_, *in_doubt_, requests);
+        },
         config_.send_batch_max, config_.send_concurrency, &ConversationOrderKey);
+    if (!s.ok()) {
+      return s;
+    }
+    // Orphans of COMMITs of unknown outcome that no later send settles (in_doubt_commits.h).
+    s = host.AddTimer(kInDoubtIntervalMs, [this] { in_doubt_->SettleAll(); });
     if (!s.ok()) {
       return s;
     }
@@ -65,8 +76,11 @@ class MessagePlugin : public sdk::Plugin {
   }
 
  private:
+  static constexpr uint32_t kInDoubtIntervalMs = 1000;
+
   const sdk::Host* host_ = nullptr;
   Config config_;
+  std::unique_ptr<InDoubtCommits> in_doubt_;
 };
 
 }  // namespace

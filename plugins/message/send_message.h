@@ -17,12 +17,14 @@
 
 #include "dbproxy/sdk.h"
 #include "plugins/message/config.h"
+#include "plugins/message/in_doubt_commits.h"
 
 namespace dbproxy::plugins::message {
 
 // Thread: a worker; holds at most one teamtalk_master connection, never while calling the
 // audio or group_member module or publishing.
-void HandleSendMessages(const sdk::Host& host, const Config& config,
+// in_doubt: the module's messages of COMMITs of unknown outcome (in_doubt_commits.h).
+void HandleSendMessages(const sdk::Host& host, const Config& config, InDoubtCommits& in_doubt,
                         std::span<sdk::Request> requests);
 
 }  // namespace dbproxy::plugins::message

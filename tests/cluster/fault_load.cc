@@ -216,11 +216,12 @@ std::vector<std::string> FaultLoad::problems() const {
   return problems_;
 }
 
-WindowStats FaultLoad::Window(Clock::time_point from, Clock::time_point to) const {
+WindowStats FaultLoad::Window(Clock::time_point from, Clock::time_point to, bool by_finish) const {
   WindowStats w;
   w.seconds = std::chrono::duration<double>(to - from).count();
   for (const Op& op : ops()) {
-    if (op.started < from || op.started >= to) {
+    const Clock::time_point at = by_finish ? op.finished : op.started;
+    if (at < from || at >= to) {
       continue;
     }
     ++w.ops;

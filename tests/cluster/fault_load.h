@@ -80,8 +80,9 @@ class FaultLoad {
   void Start();
   void Stop();  // asks the threads to finish their current call and joins them
 
-  // Operations that started in [from, to).
-  WindowStats Window(Clock::time_point from, Clock::time_point to) const;
+  // Operations that started in [from, to), or (by_finish) finished in it: "before a fault"
+  // wants the operations that were over when it began.
+  WindowStats Window(Clock::time_point from, Clock::time_point to, bool by_finish = false) const;
   // The slowest operation that was in flight at some moment of [from, to), in ms.
   long MaxLatencyOverlapping(Clock::time_point from, Clock::time_point to) const;
   // The first operation of `kind` that started at or after `from` and succeeded; nullopt

@@ -114,7 +114,7 @@ std::vector<std::string> Check(TestDatabase& db, TestRedis& redis, const Ledger&
     }
   }
 
-  // I2, I3, I5 per conversation.
+  // I2, I3 per conversation.
   for (auto& [c, list] : rows) {
     std::string name = (c.first ? "group " : "relation ") + S(c.second);
     std::sort(list.begin(), list.end(),
@@ -127,14 +127,6 @@ std::vector<std::string> Check(TestDatabase& db, TestRedis& redis, const Ledger&
                            " holds " + S(list[i].msg_id));
         break;
       }
-    }
-    uint32_t highest = list.empty() ? 0 : list.back().msg_id;
-    std::string key = (c.first ? "group_msg_id_" : "msg_id_") + S(c.second);
-    RedisReply counter = redis.Command(redis.db("unread"), "GET", key);
-    uint64_t value = counter.type == RedisReply::Type::kString ? std::stoull(counter.str) : 0;
-    if (value < highest) {
-      problems.push_back("I5: " + key + " = " + S(value) + " below the highest stored msgId " +
-                         S(highest));
     }
   }
 
@@ -188,6 +180,32 @@ std::vector<std::string> Check(TestDatabase& db, TestRedis& redis, const Ledger&
                            " stores '" + content.substr(0, 40) +
                            "' that no send of the ledger made");
       }
+    }
+  }
+
+  // I5. After a Redis data loss a counter comes back with its conversation's next message
+  // (raised after the COMMIT); until then it is missing, which dbproxy's ids do not depend
+  // on (they follow MySQL), so only conversations written after the loss are held to it.
+  for (const auto& [c, list] : rows) {
+    if (list.empty()) {
+      continue;
+    }
+    if (options.counters_lost) {
+      const bool written_after = std::any_of(list.begin(), list.end(), [&](const Row& row) {
+        auto send = claimed.find({c, row.content});
+        return send != claimed.end() && send->second->sent > options.counters_lost->end;
+      });
+      if (!written_after) {
+        continue;
+      }
+    }
+    uint32_t highest = list.back().msg_id;
+    std::string key = (c.first ? "group_msg_id_" : "msg_id_") + S(c.second);
+    RedisReply counter = redis.Command(redis.db("unread"), "GET", key);
+    uint64_t value = counter.type == RedisReply::Type::kString ? std::stoull(counter.str) : 0;
+    if (value < highest) {
+      problems.push_back("I5: " + key + " = " + S(value) + " below the highest stored msgId " +
+                         S(highest));
     }
   }
 

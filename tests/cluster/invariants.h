@@ -99,6 +99,9 @@ class Ledger {
 //                          was still down);
 //   otherwise              in flight at the loss: counted once or not at all.
 // So each counter lies between the messages sure to be counted and those that may be.
+// I5 then holds for the conversations written after the loss (their counter is raised
+// again by that message); the others have no counter until their next message, which
+// dbproxy's ids do not need (they follow MySQL).
 // REQUIRES: every send carries sent/finished, and no read was recorded between begin and
 // the restart (a read ack racing the loss may hit either Redis).
 struct CounterLoss {

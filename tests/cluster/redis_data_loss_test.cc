@@ -26,6 +26,7 @@
 #include "tests/cluster/fault_load.h"
 #include "tests/cluster/invariants.h"
 #include "tests/support/daemon_process.h"
+#include "tests/support/private_mariadb.h"
 #include "tests/support/private_redis.h"
 #include "tests/support/test_database.h"
 #include "tests/support/test_redis.h"
@@ -42,7 +43,10 @@ constexpr long kRecoveryBoundMs = 5000;
 
 constexpr auto kBefore = std::chrono::milliseconds(1500);
 constexpr auto kDown = std::chrono::seconds(2);
-constexpr auto kAfter = std::chrono::milliseconds(2500);
+constexpr auto kAfter = std::chrono::milliseconds(3500);
+// Unread increments queued while Redis was down are replayed within one repair interval
+// (unread.repair_interval_ms, 1 s) of its return; from then on nothing fails.
+constexpr auto kRepaired = std::chrono::seconds(2);
 
 // A conversation written only before the loss.
 constexpr uint32_t kColdFrom = 901;
@@ -77,8 +81,11 @@ uint32_t SendSingle(WireClient& client, Ledger* ledger, uint32_t from, uint32_t 
 }
 
 TEST(RedisDataLossTest, IdsContinueMembershipRebuiltAndUnreadCountedAfterEmptyRestart) {
+  // A private MariaDB too: the shared one is busy with every other suite, and this test
+  // compares throughput before, during and after.
+  std::unique_ptr<PrivateMariadb> mariadb = PrivateMariadb::Start();
   std::unique_ptr<PrivateRedis> redis_server = PrivateRedis::Start();
-  std::unique_ptr<TestDatabase> db = TestDatabase::Create();
+  std::unique_ptr<TestDatabase> db = TestDatabase::Create(mariadb->env());
   std::unique_ptr<TestRedis> redis = TestRedis::Create(redis_server->env());
   DaemonOptions options;
   options.plugins = {"message", "unread", "session", "group_member"};
@@ -128,9 +135,9 @@ TEST(RedisDataLossTest, IdsContinueMembershipRebuiltAndUnreadCountedAfterEmptyRe
 
   const std::optional<Clock::time_point> unread_back =
       load.FirstSuccess(OpKind::kUnreadCount, restored);
-  const WindowStats before = load.Window(load_start, loss.begin);
+  const WindowStats before = load.Window(load_start, loss.begin, /*by_finish=*/true);
   const WindowStats during = load.Window(loss.begin, restored);
-  const WindowStats after = load.Window(restored, load_end);
+  const WindowStats after = load.Window(restored + kRepaired, load_end);
   const long outage_max_ms = load.MaxLatencyOverlapping(loss.begin, restored);
   const long recovery_ms = unread_back ? Ms(*unread_back - restored) : -1;
   long sends_failed = 0;
@@ -161,6 +168,7 @@ TEST(RedisDataLossTest, IdsContinueMembershipRebuiltAndUnreadCountedAfterEmptyRe
   ASSERT_TRUE(unread_back.has_value()) << "0x0307 never succeeded after the restart";
   EXPECT_LT(recovery_ms, kRecoveryBoundMs);
   EXPECT_GT(after.sends_stored, 20);
+  EXPECT_EQ(after.failed, 0) << "failures " << Ms(kRepaired) << " ms after the restart";
 
   // Ids continue where MySQL is, where nothing was written since the loss too.
   EXPECT_EQ(SendSingle(client, &ledger, kColdFrom, kColdTo, "cold after"),

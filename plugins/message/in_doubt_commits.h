@@ -1,0 +1,74 @@
+#pragma once
+
+// Messages answered "not stored" (msg_id 0) although their COMMIT may have taken effect.
+//
+// When MariaDB goes away during a COMMIT (a clean shutdown commits and then drops the
+// connection before the OK), MessageWriter cannot learn the outcome until the server is
+// back, so it answers msg_id 0: msg_server drops the message, the client sends it again. If
+// the row was committed it would stay as a copy of that resend, stored under an id nobody
+// was told (I4 of issue 12). So the writer remembers such messages here, and each one is
+// settled under its conversation's lock once MySQL answers again:
+//   stored and still the conversation's highest msgId  -> its row is deleted, so the id is
+//     free again for the next message and the ids stay 1..N without a gap;
+//   stored but a later message exists (another daemon numbered past it first)  -> kept,
+//     logged as an error and counted (in_doubt_kept): removing it would leave a gap;
+//   not stored  -> nothing to do.
+// Settling happens in the next transaction that stores in the conversation (before it
+// numbers anything, so no id is taken past an orphan by this daemon) and on a timer for
+// conversations nobody writes to. Until then a reader may see the orphan.
+// Only this process remembers its messages: if it dies before MySQL is back, its orphans
+// stay (they were logged as send_commit_unknown).
+//
+// Thread: any worker; Add, Settle and Forget take an internal mutex; SettleAll runs from one
+// timer. At most kMaxRemembered messages are kept (an outage has at most one batch per
+// pool connection in its COMMIT); more are logged and dropped.
+
+#include <cstdint>
+#include <mutex>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "dbproxy/sdk.h"
+
+namespace dbproxy::plugins::message {
+
+class InDoubtCommits {
+ public:
+  struct Message {
+    bool group = false;
+    uint32_t conversation = 0;  // relateId, or groupId
+    uint32_t msg_id = 0;
+    uint32_t from_id = 0;
+    uint32_t create_time = 0;
+    std::string content;
+  };
+  using Conversation = std::pair<bool, uint32_t>;  // (group, relateId or groupId)
+
+  static constexpr size_t kMaxRemembered = 10000;
+
+  // host must outlive the object.
+  explicit InDoubtCommits(const sdk::Host& host) : host_(host) {}
+
+  void Add(std::vector<Message> messages);
+
+  // Within a transaction on conn that holds the locks of these conversations: settles every
+  // remembered message of them (see above) and returns those settled, for Forget() once
+  // the transaction committed; or the error of a failed statement (roll back, keep them).
+  sdk::Result<std::vector<Message>> Settle(sdk::MysqlConn& conn,
+                                           const std::vector<Conversation>& conversations) const;
+  void Forget(const std::vector<Message>& settled);
+
+  // Settles every remembered message, one transaction per conversation that locks its
+  // IMRelationShip / IMGroup row first. Does nothing when none is remembered.
+  void SettleAll();
+
+ private:
+  std::vector<Message> Of(const Conversation& conversation) const;
+
+  const sdk::Host& host_;
+  mutable std::mutex mutex_;
+  std::vector<Message> messages_;  // GUARDED_BY(mutex_)
+};
+
+}  // namespace dbproxy::plugins::message
