@@ -62,9 +62,11 @@ bool Send(WireClient& client, SendRecord* send, uint32_t n, int timeout_ms) {
 
 std::string WindowStats::Describe() const {
   char text[200];
-  std::snprintf(text, sizeof text,
-                "%ld ops, %ld sends stored (%.1f/s), %ld failed, %ld unanswered, max %ld ms", ops,
-                sends_stored, stored_per_second(), failed, unanswered, max_ms);
+  std::snprintf(
+      text, sizeof text,
+      "%ld ops (%.0f/s), %ld sends stored (%.1f/s), %ld failed, %ld unanswered, max %ld ms", ops,
+      seconds > 0 ? ops / seconds : 0.0, sends_stored, stored_per_second(), failed, unanswered,
+      max_ms);
   return text;
 }
 

@@ -67,7 +67,7 @@ struct WindowStats {
   long max_ms = 0;
 
   double stored_per_second() const { return seconds > 0 ? sends_stored / seconds : 0; }
-  std::string Describe() const;  // "412 stored (137.1/s), 0 failed, 0 unanswered, max 12 ms"
+  std::string Describe() const;  // "600 ops (200/s), 412 sends stored (137.1/s), 0 failed, ..."
 };
 
 class FaultLoad {
