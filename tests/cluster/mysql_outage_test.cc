@@ -161,8 +161,10 @@ TEST_P(MysqlOutageTest, PromptFailuresThenRecoveryWithoutRestartAndNothingLost) 
   const long unknown = Occurrences(log, "and the outcome cannot be checked");
   const long removed = Occurrences(log, "its row is removed so the resend takes its place");
   const long kept = Occurrences(log, "kept (removing it would leave a gap)");
-  std::printf("[ cluster ]   COMMITs of unknown outcome %ld, stored ones removed %ld, kept %ld\n",
-              unknown, removed, kept);
+  std::printf(
+      "[ cluster ]   batches whose COMMIT outcome was unknown %ld; their messages found stored "
+      "and removed %ld, kept %ld\n",
+      unknown, removed, kept);
   EXPECT_EQ(kept, 0);
   EXPECT_EQ(daemon.Stop(), 0);
 }
