@@ -18,13 +18,17 @@
 
 #include <gtest/gtest.h>
 
+#include "IM.BaseDefine.pb.h"
+#include "IM.Message.pb.h"
 #include "tests/cluster/fault_load.h"
 #include "tests/cluster/invariants.h"
 #include "tests/support/daemon_process.h"
 #include "tests/support/private_mariadb.h"
 #include "tests/support/private_redis.h"
+#include "tests/support/tcp_proxy.h"
 #include "tests/support/test_database.h"
 #include "tests/support/test_redis.h"
+#include "tests/support/wire_client.h"
 
 namespace dbproxy::testing::cluster {
 namespace {
@@ -175,6 +179,78 @@ std::string FaultName(const ::testing::TestParamInfo<Fault>& param) {
 
 INSTANTIATE_TEST_SUITE_P(Faults, MysqlOutageTest, ::testing::Values(Fault::kStop, Fault::kKill),
                          FaultName);
+
+// The COMMIT of unknown outcome on cue: a proxy in front of teamtalk_master lets the next
+// COMMIT through, drops the server's OK and cuts, so the row is committed, the daemon cannot
+// check it and answers msg_id 0. Once MySQL answers again the row must go (I4), and the
+// resend takes its id (I3: no gap).
+TEST(InDoubtCommitTest, CommittedSendAnsweredZeroIsRemovedOnceMysqlAnswers) {
+  std::unique_ptr<TestDatabase> db = TestDatabase::Create();
+  std::unique_ptr<TestRedis> redis = TestRedis::Create();
+  std::unique_ptr<TcpProxy> proxy = TcpProxy::Start(db->env().mysql_host, db->env().mysql_port);
+  DaemonOptions options;
+  options.plugins = {"message", "unread", "session", "group_member"};
+  options.workers = 2;
+  options.mysql_overrides["teamtalk_master"] = {proxy->port(), "connect_timeout_ms: 500\n"};
+  DaemonProcess daemon;
+  ASSERT_TRUE(daemon.Start(*db, *redis, options));
+  WireClient client;
+  ASSERT_TRUE(client.Connect(daemon.port())) << client.last_error();
+  Ledger ledger;
+  auto send = [&](const std::string& content) {
+    IM::Message::IMMsgData m;
+    m.set_from_user_id(3);
+    m.set_to_session_id(4);
+    m.set_msg_id(0);
+    m.set_create_time(1700000000);
+    m.set_msg_type(IM::BaseDefine::MSG_TYPE_SINGLE_TEXT);
+    m.set_msg_data(content);
+    IM::Message::IMMsgData r;
+    EXPECT_TRUE(client.CallMessage(3, 0x0301, m, &r, 10000));
+    ledger.RecordSend({false, 3, 4, content,
+                       r.msg_id() == 0 ? Outcome::kAnsweredZero : Outcome::kAnswered, r.msg_id()});
+    return r.msg_id();
+  };
+  auto rows = [&](const std::string& content) {
+    long n = 0;
+    for (int shard = 0; shard < 8; ++shard) {
+      n += std::stol(db->QueryValue("SELECT COUNT(*) FROM IMMessage_" + std::to_string(shard) +
+                                    " WHERE content = '" + content + "'")
+                         .value_or("0"));
+    }
+    return n;
+  };
+  ASSERT_EQ(send("first"), 1u);
+  ASSERT_EQ(send("second"), 2u);
+
+  // One MySQL packet: length 7, sequence 0, COM_QUERY (3) "COMMIT".
+  proxy->CutAfterAnswerTo(
+      std::string("\x07\x00\x00\x00\x03"
+                  "COMMIT",
+                  11));
+  IM::Message::IMMsgData m;
+  m.set_from_user_id(3);
+  m.set_to_session_id(4);
+  m.set_msg_id(0);
+  m.set_create_time(1700000000);
+  m.set_msg_type(IM::BaseDefine::MSG_TYPE_SINGLE_TEXT);
+  m.set_msg_data("in doubt");
+  IM::Message::IMMsgData r;
+  ASSERT_TRUE(client.CallMessage(3, 0x0301, m, &r, 10000));
+  ASSERT_TRUE(proxy->armed_cut_done()) << "no COMMIT went through the proxy";
+  EXPECT_EQ(r.msg_id(), 0u) << "answered success although the COMMIT's answer was lost";
+  EXPECT_EQ(rows("in doubt"), 1) << "the server did not commit: the test set-up is wrong";
+
+  ASSERT_TRUE(proxy->Restore());
+  Clock::time_point deadline = Clock::now() + std::chrono::seconds(10);
+  while (rows("in doubt") != 0 && Clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));  // polling a condition
+  }
+  EXPECT_EQ(rows("in doubt"), 0) << "the row of a send answered msg_id 0 is still stored";
+  EXPECT_EQ(send("in doubt"), 3u) << "the resend does not take the freed id";
+  EXPECT_EQ(Occurrences(daemon.ReadLog(), "its row is removed so the resend takes its place"), 1);
+  CheckEventually(*db, *redis, ledger);
+}
 
 }  // namespace
 }  // namespace dbproxy::testing::cluster

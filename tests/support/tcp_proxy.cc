@@ -76,14 +76,16 @@ class TcpProxy::Impl {
   uint16_t port() const { return port_; }
   uint64_t accepted() const { return accepted_.load(std::memory_order_relaxed); }
   uint64_t open() const { return open_.load(std::memory_order_relaxed); }
+  bool armed_cut_done() const { return armed_cut_done_.load(); }
 
-  enum class Command { kNone, kCut, kRestore, kStop };
+  enum class Command { kNone, kCut, kRestore, kStop, kArm };
 
   // Hands a command to the proxy thread and waits until it has been carried out.
-  // Returns the command's result (Restore: listening again).
-  bool Send(Command command) {
+  // Returns the command's result (Restore: listening again). kArm takes `armed`.
+  bool Send(Command command, std::string armed = "") {
     std::unique_lock<std::mutex> lock(mu_);
     pending_ = command;
+    pending_armed_ = std::move(armed);
     const char byte = 1;
     (void)write(wake_[1], &byte, 1);  // a full pipe already means "wake up"
     done_cv_.wait(lock, [this] { return pending_ == Command::kNone; });
@@ -103,8 +105,9 @@ class TcpProxy::Impl {
     std::string to_client;
     bool client_eof = false;
     bool server_eof = false;
-    bool server_shut = false;  // FIN passed on to the server
-    bool client_shut = false;  // FIN passed on to the client
+    bool server_shut = false;    // FIN passed on to the server
+    bool client_shut = false;    // FIN passed on to the client
+    bool answer_doomed = false;  // sent the armed request: its answer ends in a cut
   };
 
   // Binds 127.0.0.1:port (0: any free port) and listens. Proxy thread, or Begin().
@@ -216,16 +219,23 @@ class TcpProxy::Impl {
     return true;
   }
 
-  enum class State { kOpen, kClosed, kFailed };
+  enum class State { kOpen, kClosed, kFailed, kCutAll };
 
   // One poll round's work for a pair.
-  static State Pump(Pair& pair, short client_events, short server_events) {
+  State Pump(Pair& pair, short client_events, short server_events) {
     bool ok = true;
     if ((client_events & (POLLIN | POLLHUP | POLLERR)) != 0 && !pair.client_eof) {
       ok = ok && ReadInto(pair.client, &pair.to_server, &pair.client_eof);
     }
+    if (!armed_.empty() && pair.to_server.find(armed_) != std::string::npos) {
+      pair.answer_doomed = true;
+      armed_.clear();
+    }
     if ((server_events & (POLLIN | POLLHUP | POLLERR)) != 0 && !pair.server_eof) {
       ok = ok && ReadInto(pair.server, &pair.to_client, &pair.server_eof);
+    }
+    if (pair.answer_doomed && !pair.to_client.empty()) {
+      return State::kCutAll;  // the server answered the armed request: drop it and cut
     }
     ok = ok && WriteFrom(pair.server, &pair.to_server) && WriteFrom(pair.client, &pair.to_client);
     if (!ok) {
@@ -263,6 +273,11 @@ class TcpProxy::Impl {
         break;
       case Command::kRestore:
         result_ = listen_fd_ >= 0 || Listen(port_, &error_);
+        break;
+      case Command::kArm:
+        armed_ = pending_armed_;
+        armed_cut_done_ = false;
+        result_ = true;
         break;
       case Command::kStop:
         ResetAll();
@@ -311,8 +326,13 @@ class TcpProxy::Impl {
         return;
       }
       size_t i = 2;
+      bool cut_all = false;
       for (auto it = pairs_.begin(); it != pairs_.end(); i += 2) {
         const State state = Pump(*it, fds[i].revents, fds[i + 1].revents);
+        if (state == State::kCutAll) {
+          cut_all = true;
+          break;
+        }
         if (state == State::kOpen) {
           ++it;
           continue;
@@ -325,6 +345,15 @@ class TcpProxy::Impl {
           (void)close(it->server);
         }
         it = pairs_.erase(it);
+      }
+      if (cut_all) {  // as Cut(): every connection reset, new ones refused
+        ResetAll();
+        if (listen_fd_ >= 0) {
+          (void)close(listen_fd_);
+          listen_fd_ = -1;
+        }
+        armed_cut_done_ = true;
+        continue;
       }
       open_.store(pairs_.size(), std::memory_order_relaxed);
       if (listen_fd_ >= 0 && (fds[1].revents & POLLIN) != 0) {
@@ -345,10 +374,13 @@ class TcpProxy::Impl {
   std::thread thread_;
   std::atomic<uint64_t> accepted_{0};
   std::atomic<uint64_t> open_{0};
+  std::string armed_;  // proxy thread only: the request whose answer ends in a cut
+  std::atomic<bool> armed_cut_done_{false};
 
   mutable std::mutex mu_;
   std::condition_variable done_cv_;
   Command pending_ = Command::kNone;  // guarded by mu_
+  std::string pending_armed_;         // guarded by mu_
   bool result_ = false;               // guarded by mu_
   std::string error_;                 // guarded by mu_
 };
@@ -378,6 +410,12 @@ bool TcpProxy::Restore() {
   ADD_FAILURE() << "TcpProxy::Restore: " << impl_->last_error();
   return false;
 }
+
+void TcpProxy::CutAfterAnswerTo(std::string request) {
+  (void)impl_->Send(Impl::Command::kArm, std::move(request));
+}
+
+bool TcpProxy::armed_cut_done() const { return impl_->armed_cut_done(); }
 
 uint64_t TcpProxy::accepted() const { return impl_->accepted(); }
 

@@ -40,6 +40,14 @@ class TcpProxy {
   // the meantime.
   [[nodiscard]] bool Restore();
 
+  // Forwards as before until a client sends `request` (exact bytes, e.g. one whole MySQL
+  // packet), then, once the server's answer to it arrives, drops that answer and cuts as
+  // Cut() does: the server acted on the request, the client never hears of it (a COMMIT
+  // that took effect while its connection died). One request per call; Restore() after.
+  void CutAfterAnswerTo(std::string request);
+  // True once the cut armed by the last CutAfterAnswerTo() happened.
+  bool armed_cut_done() const;
+
   // Connections accepted so far, and the number forwarding right now.
   uint64_t accepted() const;
   uint64_t open_connections() const;
