@@ -9,6 +9,8 @@
 // value (msg_id 0, an empty answer) -- never success for something not stored; sends stop
 // failing within a bound after the restart and nothing fails a second later, without
 // restarting dbproxyd; then every invariant of invariants.h (I1-I6, relations, sessions).
+// A clean shutdown sometimes commits a transaction and drops its connection before the OK;
+// InDoubtCommitTest below makes that happen on cue through a TcpProxy.
 
 #include <chrono>
 #include <cstdio>
