@@ -1,0 +1,257 @@
+// Scenario 2 of issue 12: `kill -9` of a dbproxyd under send load (shared pairs, the group,
+// first contacts), restarted with the same config and port while the load goes on; then
+// I1-I5 and "nothing half-written" (tests/cluster/invariants.h): sends that got no answer
+// may or may not be stored, but at most once, without gaps, and a stored message always
+// has its relation's sessions. With two daemons the other one keeps serving meanwhile.
+
+#include <signal.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "tests/cluster/invariants.h"
+#include "tests/cluster/send_load.h"
+#include "tests/support/child_process.h"
+#include "tests/support/daemon_process.h"
+#include "tests/support/test_database.h"
+#include "tests/support/test_redis.h"
+#include "tests/support/wire_client.h"
+
+namespace dbproxy::testing::cluster {
+namespace {
+
+constexpr int kThreadsPerDaemon = 3;
+constexpr int kKills = 2;
+constexpr auto kLoadBetweenKills = std::chrono::milliseconds(1200);
+constexpr auto kDownTime = std::chrono::milliseconds(300);
+constexpr int kCallTimeoutMs = 10000;
+
+DaemonOptions CrashOptions(uint16_t port) {
+  DaemonOptions options;
+  options.plugins = {"message", "unread", "session", "group_member"};
+  options.workers = 4;
+  options.listen = {"127.0.0.1:" + std::to_string(port)};
+  return options;
+}
+
+// One client thread: sends one request at a time until *stop; a call without an answer
+// (the daemon died) is recorded as kUnanswered and the client reconnects, retrying every
+// 20 ms while the daemon is down.
+void Load(int daemon, uint16_t port, int index, const std::atomic<bool>* stop, Ledger* ledger,
+          Timeline* timeline) {
+  const std::string tag = "d" + std::to_string(daemon) + " t" + std::to_string(index);
+  WireClient client;
+  bool connected = false;
+  for (int n = 0; !stop->load();) {
+    if (!connected) {
+      client.Close();
+      connected = client.Connect(port, 500);
+      if (!connected) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        continue;
+      }
+    }
+    SendRecord send = NthSend(tag, n, index * 1000);
+    Sample sample;
+    sample.daemon = daemon;
+    sample.sent = Clock::now();
+    std::optional<WireClient::Frame> answer =
+        client.Call(3, kMsgData, EncodeSend(send, n), kCallTimeoutMs);
+    sample.done = Clock::now();
+    std::optional<uint32_t> id = answer ? AnsweredMsgId(answer->body) : std::nullopt;
+    if (!id) {
+      connected = false;
+    } else {
+      send.outcome = *id == 0 ? Outcome::kAnsweredZero : Outcome::kAnswered;
+      send.msg_id = *id;
+    }
+    sample.outcome = send.outcome;
+    ledger->RecordSend(send);
+    timeline->Record(sample);
+    ++n;
+  }
+}
+
+// How many unanswered sends of the ledger are stored (each at most once: Check() says so).
+std::pair<long, long> UnansweredStored(TestDatabase& db, const Ledger& ledger) {
+  long unanswered = 0;
+  long stored = 0;
+  for (const SendRecord& s : ledger.sends()) {
+    if (s.outcome != Outcome::kUnanswered) {
+      continue;
+    }
+    ++unanswered;
+    std::string quoted = "'" + s.content + "'";  // contents are "d0 t1 n23": nothing to escape
+    std::string count = "0";
+    for (int shard = 0; shard < 8 && count == "0"; ++shard) {
+      count = db.QueryValue(std::string("SELECT COUNT(*) FROM ") +
+                            (s.group ? "IMGroupMessage_" : "IMMessage_") + std::to_string(shard) +
+                            " WHERE content = " + quoted)
+                  .value_or("0");
+    }
+    stored += count != "0" ? 1 : 0;
+  }
+  return {unanswered, stored};
+}
+
+class CrashRestartTest : public ::testing::TestWithParam<int> {};
+
+TEST_P(CrashRestartTest, KillNineUnderLoadThenRestartKeepsI1ToI5) {
+  const int daemons = GetParam();
+  std::unique_ptr<TestDatabase> db = TestDatabase::Create();
+  std::unique_ptr<TestRedis> redis = TestRedis::Create();
+  std::vector<std::unique_ptr<DaemonProcess>> procs;
+  std::vector<DaemonOptions> options;
+  for (int d = 0; d < daemons; ++d) {
+    options.push_back(CrashOptions(PickFreeLoopbackPort()));
+    procs.push_back(std::make_unique<DaemonProcess>());
+    ASSERT_TRUE(procs.back()->Start(*db, *redis, options.back()));
+  }
+
+  Ledger ledger;
+  Timeline timeline;
+  std::atomic<bool> stop{false};
+  std::vector<std::thread> threads;
+  const Clock::time_point start = Clock::now();
+  for (int d = 0; d < daemons; ++d) {
+    for (int t = 0; t < kThreadsPerDaemon; ++t) {
+      threads.emplace_back(Load, d, procs[d]->port(), d * kThreadsPerDaemon + t, &stop, &ledger,
+                           &timeline);
+    }
+  }
+  std::vector<Clock::time_point> kills;
+  std::vector<Clock::time_point> readies;
+  for (int k = 0; k < kKills; ++k) {
+    std::this_thread::sleep_for(kLoadBetweenKills);
+    kills.push_back(Clock::now());
+    procs[0]->Signal(SIGKILL);
+    EXPECT_EQ(procs[0]->WaitExit(5000), 128 + SIGKILL);
+    std::this_thread::sleep_for(kDownTime);
+    if (!procs[0]->Start(*db, *redis, options[0])) {
+      stop = true;
+      break;
+    }
+    readies.push_back(Clock::now());
+  }
+  std::this_thread::sleep_for(kLoadBetweenKills);
+  stop = true;
+  for (std::thread& t : threads) {
+    t.join();
+  }
+  const Clock::time_point end = Clock::now();
+  ASSERT_EQ(readies.size(), static_cast<size_t>(kKills)) << "dbproxyd did not come back";
+
+  // Phases: before the first kill, each fault (kill to ready again, plus the calls in flight
+  // when it came: those sent in the 0.2 s before), after the last restart.
+  const auto kInFlight = std::chrono::milliseconds(200);
+  Timeline::Window before = timeline.Between(start, kills.front() - kInFlight);
+  Timeline::Window after = timeline.Between(readies.back(), end);
+  std::printf("[ crash ] %d daemon(s), %d x kill -9 of daemon 0, down %lld ms each\n", daemons,
+              kKills, static_cast<long long>(kDownTime.count()));
+  std::printf("[ crash ] %s\n", Describe("before", before).c_str());
+  for (int k = 0; k < kKills; ++k) {
+    Timeline::Window fault = timeline.Between(kills[k] - kInFlight, readies[k]);
+    long down_ms =
+        std::chrono::duration_cast<std::chrono::milliseconds>(readies[k] - kills[k]).count();
+    std::printf("[ crash ] %s (kill to ready %ld ms)\n",
+                Describe("fault " + std::to_string(k + 1), fault).c_str(), down_ms);
+    if (daemons > 1) {
+      Timeline::Window other = timeline.Between(kills[k], readies[k], 1);
+      std::printf("[ crash ] %s\n", Describe("  daemon 1 meanwhile", other).c_str());
+      EXPECT_EQ(other.unanswered + other.zero, 0) << "the daemon that was not killed failed";
+      EXPECT_GT(other.answered, 0) << "the daemon that was not killed stopped serving";
+    }
+    Timeline::Window recovered =
+        timeline.Between(readies[k], k + 1 < kKills ? kills[k + 1] - kInFlight : end);
+    std::printf("[ crash ] %s\n",
+                Describe("after restart " + std::to_string(k + 1), recovered).c_str());
+    EXPECT_EQ(recovered.unanswered + recovered.zero, 0) << "failures after the restart";
+    EXPECT_GT(recovered.answered, 20) << "the load did not continue after the restart";
+  }
+  EXPECT_EQ(before.unanswered + before.zero, 0);
+  EXPECT_GT(before.answered, 20);
+  EXPECT_GT(after.answered, 20);
+
+  auto [unanswered, stored] = UnansweredStored(*db, ledger);
+  std::printf("[ crash ] %ld sends unanswered in all, %ld of them stored; %zu answered\n",
+              unanswered, stored, ledger.answered());
+  EXPECT_GT(unanswered, 0) << "no send was in flight at a kill: the test did not test a crash";
+  CheckOptions checks;
+  checks.unread = false;  // I6 is repaired by issue 12's outage work, not promised after kill -9
+  CheckEventually(*db, *redis, ledger, 10000, checks);
+  for (auto& p : procs) {
+    EXPECT_EQ(p->Stop(), 0);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Daemons, CrashRestartTest, ::testing::Values(1, 2));
+
+// The narrow window of the test above, made certain: the first message of a pair is
+// committed while its sessions cannot be written yet (the test holds the named lock that
+// creating them takes), and the daemon is killed right then. After the restart the pair
+// must not be half-written: either no message, or a message with both sessions.
+TEST(CrashAfterCommitTest, FirstMessageNeverStoredWithoutItsSessions) {
+  std::unique_ptr<TestDatabase> db = TestDatabase::Create();
+  std::unique_ptr<TestRedis> redis = TestRedis::Create();
+  DaemonOptions options = CrashOptions(PickFreeLoopbackPort());
+  DaemonProcess daemon;
+  ASSERT_TRUE(daemon.Start(*db, *redis, options));
+
+  const uint32_t from = 950;
+  const uint32_t to = 960;
+  ASSERT_EQ(db->QueryValue("SELECT GET_LOCK(CONCAT('dbproxy.sess." + std::to_string(from) + "." +
+                           std::to_string(to) + "', '@', DATABASE()), 5)"),
+            "1");
+  Ledger ledger;
+  SendRecord send;
+  send.from = from;
+  send.to = to;
+  send.content = "first contact before the crash";
+  WireClient client;
+  ASSERT_TRUE(client.Connect(daemon.port()));
+  std::optional<WireClient::Frame> answer = client.Call(3, kMsgData, EncodeSend(send, 1), 800);
+  if (answer) {
+    std::optional<uint32_t> id = AnsweredMsgId(answer->body);
+    ASSERT_TRUE(id.has_value());
+    send.outcome = *id == 0 ? Outcome::kAnsweredZero : Outcome::kAnswered;
+    send.msg_id = *id;
+  }
+  ledger.RecordSend(send);
+  daemon.Signal(SIGKILL);
+  EXPECT_EQ(daemon.WaitExit(5000), 128 + SIGKILL);
+  db->Query("SELECT RELEASE_ALL_LOCKS()");
+  std::printf("[ crash ] first message %s when killed; stored rows: %s\n",
+              answer ? "answered" : "in flight",
+              HighestMsgId(*db, false, from, to) == 0 ? "none" : "yes");
+
+  // After the restart, before anything else touches the pair: complete or absent.
+  ASSERT_TRUE(daemon.Start(*db, *redis, options));
+  CheckOptions checks;
+  checks.unread = false;  // the message's unread increment may be lost with the process
+  CheckEventually(*db, *redis, ledger, 3000, checks);
+
+  // And the restarted daemon serves the pair.
+  ASSERT_TRUE(client.Connect(daemon.port()));
+  SendRecord again = send;
+  again.content = "second message after the restart";
+  answer = client.Call(3, kMsgData, EncodeSend(again, 2), 10000);
+  ASSERT_TRUE(answer.has_value());
+  std::optional<uint32_t> id = AnsweredMsgId(answer->body);
+  ASSERT_TRUE(id.has_value());
+  EXPECT_GT(*id, 0u);
+  again.outcome = Outcome::kAnswered;
+  again.msg_id = *id;
+  ledger.RecordSend(again);
+  CheckEventually(*db, *redis, ledger, 10000, checks);
+  EXPECT_EQ(daemon.Stop(), 0);
+}
+
+}  // namespace
+}  // namespace dbproxy::testing::cluster
