@@ -8,6 +8,7 @@
 #include "dbproxy/sdk.h"
 #include "plugins/common/command_ids.h"
 #include "plugins/message/config.h"
+#include "plugins/message/counter_repair.h"
 #include "plugins/message/get_latest_msg_id.h"
 #include "plugins/message/get_message_by_id.h"
 #include "plugins/message/get_message_list.h"
@@ -54,6 +55,11 @@ class MessagePlugin : public sdk::Plugin {
         cid::kMsgData,
         [this](std::span<sdk::Request> requests) { HandleSendMessages(*host_, config_, requests); },
         config_.send_batch_max, config_.send_concurrency, &ConversationOrderKey);
+    if (!s.ok()) {
+      return s;
+    }
+    // Counters a crashed process owed (see counter_repair.h).
+    s = host.AddTimer(kRepairIntervalMs, [this] { RepairOwedCounters(*host_); });
     if (!s.ok()) {
       return s;
     }
