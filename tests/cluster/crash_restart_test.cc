@@ -148,14 +148,32 @@ TEST_P(CrashRestartTest, KillNineUnderLoadThenRestartKeepsI1ToI5) {
   const Clock::time_point end = Clock::now();
   ASSERT_EQ(readies.size(), static_cast<size_t>(kKills)) << "dbproxyd did not come back";
 
-  // Phases: before the first kill, each fault (kill to ready again, plus the calls in flight
-  // when it came: those sent in the 0.2 s before), after the last restart.
+  // Only calls that met a kill fail: made to the killed daemon before it was ready again (on
+  // a connection it had when killed: a call sent as it died meets a reset) and ended at or
+  // after the kill. Nothing is ever answered msg_id 0.
+  for (const Sample& s : timeline.samples()) {
+    EXPECT_NE(s.outcome, Outcome::kAnsweredZero) << "a send was answered msg_id 0";
+    if (s.outcome != Outcome::kUnanswered) {
+      continue;
+    }
+    bool in_flight = false;
+    for (size_t k = 0; k < kills.size(); ++k) {
+      in_flight = in_flight || (s.daemon == 0 && s.done >= kills[k] && s.sent < readies[k]);
+    }
+    EXPECT_TRUE(in_flight)
+        << "daemon " << s.daemon << " left a send unanswered "
+        << std::chrono::duration_cast<std::chrono::milliseconds>(s.sent - start).count()
+        << " ms into the run without being killed then";
+  }
+
+  // Report phases: before the first kill, each fault (kill to ready again, plus the calls
+  // sent in the 0.2 s before it, which were mostly in flight), after each restart.
   const auto kInFlight = std::chrono::milliseconds(200);
   Timeline::Window before = timeline.Between(start, kills.front() - kInFlight);
-  Timeline::Window after = timeline.Between(readies.back(), end);
   std::printf("[ crash ] %d daemon(s), %d x kill -9 of daemon 0, down %lld ms each\n", daemons,
               kKills, static_cast<long long>(kDownTime.count()));
   std::printf("[ crash ] %s\n", Describe("before", before).c_str());
+  EXPECT_GT(before.answered, 10);
   for (int k = 0; k < kKills; ++k) {
     Timeline::Window fault = timeline.Between(kills[k] - kInFlight, readies[k]);
     long down_ms =
@@ -165,19 +183,14 @@ TEST_P(CrashRestartTest, KillNineUnderLoadThenRestartKeepsI1ToI5) {
     if (daemons > 1) {
       Timeline::Window other = timeline.Between(kills[k], readies[k], 1);
       std::printf("[ crash ] %s\n", Describe("  daemon 1 meanwhile", other).c_str());
-      EXPECT_EQ(other.unanswered + other.zero, 0) << "the daemon that was not killed failed";
       EXPECT_GT(other.answered, 0) << "the daemon that was not killed stopped serving";
     }
     Timeline::Window recovered =
         timeline.Between(readies[k], k + 1 < kKills ? kills[k + 1] - kInFlight : end);
     std::printf("[ crash ] %s\n",
                 Describe("after restart " + std::to_string(k + 1), recovered).c_str());
-    EXPECT_EQ(recovered.unanswered + recovered.zero, 0) << "failures after the restart";
-    EXPECT_GT(recovered.answered, 20) << "the load did not continue after the restart";
+    EXPECT_GT(recovered.answered, 10) << "the load did not continue after the restart";
   }
-  EXPECT_EQ(before.unanswered + before.zero, 0);
-  EXPECT_GT(before.answered, 20);
-  EXPECT_GT(after.answered, 20);
 
   auto [unanswered, stored] = UnansweredStored(*db, ledger);
   std::printf("[ crash ] %ld sends unanswered in all, %ld of them stored; %zu answered\n",

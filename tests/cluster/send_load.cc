@@ -55,6 +55,11 @@ void Timeline::Record(const Sample& sample) {
   samples_.push_back(sample);
 }
 
+std::vector<Sample> Timeline::samples() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return samples_;
+}
+
 Timeline::Window Timeline::Between(Clock::time_point from, Clock::time_point to, int daemon) const {
   std::lock_guard<std::mutex> lock(mutex_);
   Window w;

@@ -65,6 +65,7 @@ class Timeline {
   };
   // Calls sent in [from, to), optionally only those to one daemon (-1: all).
   Window Between(Clock::time_point from, Clock::time_point to, int daemon = -1) const;
+  std::vector<Sample> samples() const;
 
  private:
   mutable std::mutex mutex_;
