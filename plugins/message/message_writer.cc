@@ -227,9 +227,9 @@ void SortUnique(std::vector<store::SessionSide>* sides) {
 // group. The session module writes sessions only after the COMMIT (message.stored), so
 // without this a crash in between would leave a relation with messages and no session,
 // which the recent-contact list never shows. Rows are created as the session module creates
-// them: under its creation locks (into *session_creation_locks, kept until after COMMIT or ROLLBACK
-// like the relations' locks), with a re-check. Costs one SELECT per batch with group
-// messages or first messages, and three statements more when a row is missing.
+// them: under its creation locks (into *session_creation_locks, kept until after COMMIT or
+// ROLLBACK like the relations' locks), with a re-check. Costs one SELECT per batch with
+// group messages or first messages, and three statements more when a row is missing.
 Status CreateFirstSessions(MysqlConn& conn, std::span<WriteItem> items,
                            const std::unordered_map<uint32_t, uint64_t>& relation_max, uint32_t now,
                            std::optional<NamedLocks>* session_creation_locks) {
