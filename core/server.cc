@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -63,6 +64,10 @@ std::string JsonEscape(const std::string& s) {
 
 // IMStopReceivePacket{result = 0}: field 1, varint, value 0.
 const std::string kStopReceiveBody("\x08\x00", 2);
+// SIGTERM: how long a connection must stay quiet after the 0x0702 notice before it counts as
+// drained (see CheckDrained). Covers the peer's reaction time to the notice, not the network:
+// msg_server reads the notice only when its event loop gets to that connection.
+constexpr uint64_t kStopQuietMs = 250;
 
 }  // namespace
 
@@ -473,7 +478,8 @@ void Server::BeginShutdown(const char* why) {
     net::AppendFrame(kServiceOther, kCmdStopRecvPacket, 0, kStopReceiveBody, &frame);
     conn->Send(std::move(frame));
   }
-  shutdown_deadline_ms_ = uv_now(loop_.uv()) + config_.server.shutdown_deadline_ms;
+  stop_notice_ms_ = uv_now(loop_.uv());
+  shutdown_deadline_ms_ = stop_notice_ms_ + config_.server.shutdown_deadline_ms;
   drain_timer_ = new uv_timer_t;
   uv_timer_init(loop_.uv(), drain_timer_);
   drain_timer_->data = this;
@@ -482,16 +488,25 @@ void Server::BeginShutdown(const char* why) {
 }
 
 void Server::CheckDrained() {
-  bool idle = workers_->depth() == 0 && workers_->running() == 0;
+  bool idle = workers_->depth() == 0 && workers_->running() == 0 && paused_.empty();
   {
     std::lock_guard<std::mutex> lock(reply_mu_);
     idle = idle && replies_.empty();
   }
+  // A peer keeps sending until it has read the notice, so requests it sent before may still
+  // be on their way (or in its own queue) when the work in hand is done. A connection counts
+  // as drained once it has been quiet -- nothing received, nothing half-received -- for
+  // kStopQuietMs since the notice went out and since its last bytes, or its peer has closed
+  // it. Closing earlier would drop those requests, and the answers still unread on the peer
+  // side with them (a close with unread input sends a reset).
+  const uint64_t now = uv_now(loop_.uv());
   bool flushed = true;
   for (auto& [id, conn] : connections_) {
-    flushed = flushed && conn->output_bytes() == 0;
+    const uint64_t last = std::max(conn->last_recv_ms(), stop_notice_ms_);
+    flushed = flushed && conn->output_bytes() == 0 && conn->input_bytes() == 0 &&
+              now - last >= kStopQuietMs;
   }
-  bool late = uv_now(loop_.uv()) >= shutdown_deadline_ms_;
+  bool late = now >= shutdown_deadline_ms_;
   if (!(idle && flushed) && !late) {
     return;
   }

@@ -105,6 +105,7 @@ class Server : public net::ConnectionOwner {
   std::vector<uv_signal_t*> signals_;
   bool shutting_down_ = false;
   uint64_t shutdown_deadline_ms_ = 0;
+  uint64_t stop_notice_ms_ = 0;  // when the 0x0702 notices went out
   uint64_t unknown_log_window_ms_ = 0;
   uint32_t unknown_logged_in_window_ = 0;
   uint64_t refused_log_window_ms_ = 0;  // refused peers: a few log lines a minute, all counted

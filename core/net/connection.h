@@ -47,6 +47,8 @@ class Connection {
   uint64_t last_recv_ms() const { return last_recv_ms_; }
   uint64_t last_send_ms() const { return last_send_ms_; }
   size_t output_bytes() const { return output_bytes_; }
+  // Bytes received but not yet taken as frames (a partial frame, or frames held while paused).
+  size_t input_bytes() const { return input_.size(); }
   bool closing() const { return closing_; }
 
   void StartReading();

@@ -249,6 +249,54 @@ Status ReviveRelations(MysqlConn& conn, const std::vector<uint32_t>& ids, uint32
   });
 }
 
+Result<std::vector<SessionSide>> FindSessions(MysqlConn& conn, uint32_t type,
+                                              const std::vector<SessionSide>& sides) {
+  std::vector<SessionSide> found;
+  Status s = ForEachChunk(sides.size(), [&](size_t at, size_t count) {
+    const size_t padded = sql::PaddedSize(count);
+    std::string sql = "SELECT userId, peerId FROM IMRecentSession WHERE type = ? AND (";
+    std::vector<Param> params;
+    params.emplace_back(type);
+    for (size_t i = 0; i < padded; ++i) {
+      const SessionSide& side = sides[at + std::min(i, count - 1)];
+      sql += i == 0 ? "(userId = ? AND peerId = ?)" : " OR (userId = ? AND peerId = ?)";
+      params.emplace_back(side.user_id);
+      params.emplace_back(side.peer_id);
+    }
+    sql += ")";
+    Result<MysqlResult> r = conn.ExecuteSpan(sql, params.data(), params.size());
+    if (!r.ok()) {
+      return r.status();
+    }
+    for (size_t row = 0; row < r->rows(); ++row) {
+      found.push_back(SessionSide{U32(*r, row, 0), U32(*r, row, 1)});
+    }
+    return Status();
+  });
+  if (!s.ok()) {
+    return s;
+  }
+  return found;
+}
+
+Status InsertSessions(MysqlConn& conn, uint32_t type, const std::vector<SessionSide>& sides,
+                      uint32_t now) {
+  return ForEachRowBatch(sides.size(), [&](size_t at, size_t count) {
+    std::string sql =
+        "INSERT INTO IMRecentSession (userId, peerId, type, status, created, updated) VALUES ";
+    std::vector<Param> params;
+    for (size_t i = 0; i < count; ++i) {
+      sql += i == 0 ? "(?, ?, ?, 0, ?, ?)" : ", (?, ?, ?, 0, ?, ?)";
+      params.emplace_back(sides[at + i].user_id);
+      params.emplace_back(sides[at + i].peer_id);
+      params.emplace_back(type);
+      params.emplace_back(now);
+      params.emplace_back(now);
+    }
+    return conn.ExecuteSpan(sql, params.data(), params.size()).status();
+  });
+}
+
 Result<std::unordered_map<uint32_t, uint64_t>> MaxRelationMsgIds(
     MysqlConn& conn, const std::vector<uint32_t>& relate_ids) {
   return MaxMsgIds(conn, /*group=*/false, relate_ids);

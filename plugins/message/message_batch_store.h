@@ -99,6 +99,27 @@ sdk::Status InsertGroupMessages(sdk::MysqlConn& conn, const std::vector<GroupMes
 // IMGroup.lastChated = now for the groups. REQUIRES: !group_ids.empty().
 sdk::Status TouchGroups(sdk::MysqlConn& conn, const std::vector<uint32_t>& group_ids, uint32_t now);
 
+// One side of a recent session: user's session with peer (a user for type 1, a group for
+// type 2), as an IMRecentSession row.
+struct SessionSide {
+  uint32_t user_id = 0;
+  uint32_t peer_id = 0;
+  friend bool operator<(const SessionSide& a, const SessionSide& b) {
+    return a.user_id != b.user_id ? a.user_id < b.user_id : a.peer_id < b.peer_id;
+  }
+  friend bool operator==(const SessionSide& a, const SessionSide& b) = default;
+};
+
+// The sides (all of one session type) that have an IMRecentSession row, any status. A plain
+// read: under READ COMMITTED it sees every committed row and this transaction's own.
+sdk::Result<std::vector<SessionSide>> FindSessions(sdk::MysqlConn& conn, uint32_t type,
+                                                   const std::vector<SessionSide>& sides);
+
+// Inserts one shown session (status 0, created = updated = now) per side.
+// REQUIRES: sides distinct, their creation locks held (plugins/common/session_locks.h).
+sdk::Status InsertSessions(sdk::MysqlConn& conn, uint32_t type,
+                           const std::vector<SessionSide>& sides, uint32_t now);
+
 // Whether the message with this msgId is stored in the conversation (relation or group).
 // Used after a COMMIT whose answer was lost, to learn whether it took effect.
 sdk::Result<bool> MessageStored(sdk::MysqlConn& conn, bool group, uint32_t conversation_id,

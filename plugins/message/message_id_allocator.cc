@@ -1,5 +1,6 @@
 #include "plugins/message/message_id_allocator.h"
 
+#include <algorithm>
 #include <charconv>
 #include <limits>
 
@@ -8,13 +9,18 @@
 namespace dbproxy::plugins::message {
 namespace {
 
-// For each i: SET KEYS[i] ARGV[i] if the stored value is missing, not a number, or lower.
+// For each i but the last key: SET KEYS[i] ARGV[i] if the stored value is missing, not a
+// number, or lower; then drop KEYS[i] from the owed set (the last key) if it owed no more.
 // One script, so no other writer can slip in between a read and its write.
 constexpr std::string_view kRaiseScript =
-    "for i, key in ipairs(KEYS) do "
+    "local owed = KEYS[#KEYS] local raised = 0 "
+    "for i = 1, #KEYS - 1 do "
+    "local key = KEYS[i] local id = tonumber(ARGV[i]) "
     "local v = tonumber(redis.call('GET', key)) "
-    "if v == nil or v < tonumber(ARGV[i]) then redis.call('SET', key, ARGV[i]) end "
-    "end return 0";
+    "if v == nil or v < id then redis.call('SET', key, ARGV[i]) raised = raised + 1 end "
+    "local debt = tonumber(redis.call('ZSCORE', owed, key)) "
+    "if debt ~= nil and debt <= id then redis.call('ZREM', owed, key) end "
+    "end return raised";
 
 // Why a Redis call failed, for the log line.
 std::string Describe(sdk::Result<sdk::RedisReply>& reply) {
@@ -83,26 +89,69 @@ std::vector<uint64_t> MessageIdCounters::Read(const std::vector<std::string>& ke
   return values;
 }
 
-void MessageIdCounters::Raise(const std::vector<std::string>& keys,
-                              const std::vector<uint32_t>& ids) const {
+void MessageIdCounters::Owe(const std::vector<std::string>& keys,
+                            const std::vector<uint32_t>& ids) const {
   if (keys.empty()) {
     return;
+  }
+  std::vector<std::string> scores;
+  scores.reserve(ids.size());
+  for (uint32_t id : ids) {
+    scores.push_back(keys::Num(id));
+  }
+  std::vector<std::string_view> argv = {"ZADD", kOwedCounters, "GT"};
+  for (size_t i = 0; i < keys.size(); ++i) {
+    argv.push_back(scores[i]);
+    argv.push_back(keys[i]);
+  }
+  auto reply = host_.RedisInstance(keys::kUnreadInstance).Command(argv.data(), argv.size());
+  if (!reply.ok() || reply->is_error()) {
+    host_.Warn("cannot record ", keys.size(), " owed msgId counters (first ", keys.front(),
+               "): ", Describe(reply), "; a crash before they are raised leaves them behind");
+    host_.Count("msg_id_counter_write_failures");
+  }
+}
+
+size_t MessageIdCounters::Raise(const std::vector<std::string>& keys,
+                                const std::vector<uint32_t>& ids) const {
+  if (keys.empty()) {
+    return 0;
   }
   std::vector<std::string> values;
   values.reserve(ids.size());
   for (uint32_t id : ids) {
     values.push_back(keys::Num(id));
   }
-  const std::string key_count = keys::Num(static_cast<uint32_t>(keys.size()));
+  const std::string key_count = keys::Num(static_cast<uint32_t>(keys.size() + 1));
   std::vector<std::string_view> argv = {"EVAL", kRaiseScript, key_count};
   argv.insert(argv.end(), keys.begin(), keys.end());
+  argv.emplace_back(kOwedCounters);
   argv.insert(argv.end(), values.begin(), values.end());
   auto reply = host_.RedisInstance(keys::kUnreadInstance).Command(argv.data(), argv.size());
   if (!reply.ok() || reply->is_error()) {
     host_.Warn("cannot raise ", keys.size(), " msgId counters (first ", keys.front(), " to ",
                ids.front(), "): ", Describe(reply), "; the next ids still follow MySQL");
     host_.Count("msg_id_counter_write_failures");
+    return 0;
   }
+  return static_cast<size_t>(std::max<long long>(0, reply->integer()));
+}
+
+std::vector<std::pair<std::string, uint64_t>> MessageIdCounters::Owed() const {
+  std::vector<std::pair<std::string, uint64_t>> out;
+  const std::string last = keys::Num(kRepairBatch - 1);
+  std::vector<std::string_view> argv = {"ZRANGE", kOwedCounters, "0", last, "WITHSCORES"};
+  auto reply = host_.RedisInstance(keys::kUnreadInstance).Command(argv.data(), argv.size());
+  if (!reply.ok() || reply->is_error()) {
+    return out;
+  }
+  for (size_t i = 0; i + 1 < reply->size(); i += 2) {
+    std::optional<uint64_t> id = ParseCounter((*reply)[i + 1].str());
+    if (id) {
+      out.emplace_back(std::string((*reply)[i].str()), *id);
+    }
+  }
+  return out;
 }
 
 }  // namespace dbproxy::plugins::message

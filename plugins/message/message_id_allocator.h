@@ -18,11 +18,17 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "dbproxy/sdk.h"
 
 namespace dbproxy::plugins::message {
+
+// Redis (instance unread) sorted set of counter raises owed by transactions that stored or
+// are storing messages: see MessageIdCounters::Owe().
+inline constexpr const char* kOwedCounters = "dbproxy_msg_id_owed";
+inline constexpr size_t kRepairBatch = 256;
 
 // 1 + max(stored_max, counter); nullopt if that does not fit the uint32 msgId column.
 std::optional<uint32_t> NextMsgId(uint64_t stored_max, uint64_t counter);
@@ -42,10 +48,21 @@ class MessageIdCounters {
   // or Redis cannot be read (MySQL alone then decides; logged and counted).
   std::vector<uint64_t> Read(const std::vector<std::string>& keys) const;
 
-  // Raises each counter to its id unless it is already higher (one EVAL for all). Failures
-  // are logged and counted: the next allocation reads MySQL anyway.
+  // Records, before COMMIT, that the counters will be owed these ids (the sorted set
+  // kOwedCounters: member = counter key, score = the highest id owed; ZADD GT, one round
+  // trip). If the process dies between COMMIT and Raise(), RepairOwed() -- in this or any
+  // other process sharing Redis -- still raises them, so a counter never stays below the
+  // stored messages (issue 12, I5). Failures are logged and counted.
+  void Owe(const std::vector<std::string>& keys, const std::vector<uint32_t>& ids) const;
+
+  // Raises each counter to its id unless it is already higher, and drops the debts that
+  // this settles (score <= id), in one EVAL for all. Returns how many counters it raised;
+  // failures are logged, counted and return 0: the next allocation reads MySQL anyway.
   // REQUIRES: the messages with these ids are committed; keys.size() == ids.size().
-  void Raise(const std::vector<std::string>& keys, const std::vector<uint32_t>& ids) const;
+  size_t Raise(const std::vector<std::string>& keys, const std::vector<uint32_t>& ids) const;
+
+  // Up to kRepairBatch debts, oldest ids first, as (counter key, owed id).
+  std::vector<std::pair<std::string, uint64_t>> Owed() const;
 
  private:
   const sdk::Host& host_;

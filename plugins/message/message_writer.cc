@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <compare>
 #include <ctime>
+#include <iterator>
 #include <map>
 #include <optional>
 #include <string>
@@ -14,6 +15,7 @@
 #include "plugins/common/key_format.h"
 #include "plugins/common/latest_cache.h"
 #include "plugins/common/named_locks.h"
+#include "plugins/common/session_locks.h"
 #include "plugins/message/message_batch_store.h"
 
 namespace dbproxy::plugins::message {
@@ -198,6 +200,97 @@ Status LockGroups(MysqlConn& conn, std::span<WriteItem> items) {
   return Status();
 }
 
+// The sides of one session type the batch needs that have no IMRecentSession row.
+Result<std::vector<store::SessionSide>> WithoutSession(
+    MysqlConn& conn, uint32_t type, const std::vector<store::SessionSide>& sides) {
+  if (sides.empty()) {
+    return std::vector<store::SessionSide>();
+  }
+  Result<std::vector<store::SessionSide>> found = store::FindSessions(conn, type, sides);
+  if (!found.ok()) {
+    return found.status();
+  }
+  std::sort(found->begin(), found->end());
+  std::vector<store::SessionSide> missing;
+  std::set_difference(sides.begin(), sides.end(), found->begin(), found->end(),
+                      std::back_inserter(missing));
+  return missing;
+}
+
+void SortUnique(std::vector<store::SessionSide>* sides) {
+  std::sort(sides->begin(), sides->end());
+  sides->erase(std::unique(sides->begin(), sides->end()), sides->end());
+}
+
+// A conversation's first message commits together with the sessions it needs: both users'
+// sessions of a relation that had no message yet, and each group sender's session of the
+// group. The session module writes sessions only after the COMMIT (message.stored), so
+// without this a crash in between would leave a relation with messages and no session,
+// which the recent-contact list never shows. Rows are created as the session module creates
+// them: under its creation locks (into *session_creation_locks, kept until after COMMIT or
+// ROLLBACK like the relations' locks), with a re-check. Costs one SELECT per batch with
+// group messages or first messages, and three statements more when a row is missing.
+Status CreateFirstSessions(MysqlConn& conn, std::span<WriteItem> items,
+                           const std::unordered_map<uint32_t, uint64_t>& relation_max, uint32_t now,
+                           std::optional<NamedLocks>* session_creation_locks) {
+  std::vector<store::SessionSide> singles;
+  std::vector<store::SessionSide> groups;
+  for (const WriteItem& item : items) {
+    if (!Live(item) || item.stored.msg_id == 0) {
+      continue;
+    }
+    if (item.group) {
+      groups.push_back({item.from_id, item.to_id});
+    } else if (relation_max.count(item.stored.relate_id) == 0) {
+      singles.push_back({item.from_id, item.to_id});
+      singles.push_back({item.to_id, item.from_id});
+    }
+  }
+  SortUnique(&singles);
+  SortUnique(&groups);
+  Result<std::vector<store::SessionSide>> missing_singles =
+      WithoutSession(conn, session_locks::kTypeSingle, singles);
+  if (!missing_singles.ok()) {
+    return missing_singles.status();
+  }
+  Result<std::vector<store::SessionSide>> missing_groups =
+      WithoutSession(conn, session_locks::kTypeGroup, groups);
+  if (!missing_groups.ok()) {
+    return missing_groups.status();
+  }
+  if (missing_singles->empty() && missing_groups->empty()) {
+    return Status();
+  }
+  std::vector<std::string> names;
+  for (const store::SessionSide& side : *missing_singles) {
+    names.push_back(session_locks::SingleSession(side.user_id, side.peer_id));
+  }
+  for (const store::SessionSide& side : *missing_groups) {
+    names.push_back(session_locks::GroupSession(side.peer_id));
+  }
+  std::sort(names.begin(), names.end());
+  names.erase(std::unique(names.begin(), names.end()), names.end());
+  session_creation_locks->emplace(conn, NamedLocks::Scope::kDatabase, std::move(names));
+  Status s = (*session_creation_locks)->AcquireAll(kCreationLockWaitSeconds);
+  if (!s.ok()) {
+    return s;
+  }
+  for (auto [type, wanted] : {std::pair(session_locks::kTypeSingle, &*missing_singles),
+                              std::pair(session_locks::kTypeGroup, &*missing_groups)}) {
+    Result<std::vector<store::SessionSide>> still = WithoutSession(conn, type, *wanted);
+    if (!still.ok()) {
+      return still.status();
+    }
+    if (!still->empty()) {
+      s = store::InsertSessions(conn, type, *still, now);
+      if (!s.ok()) {
+        return s;
+      }
+    }
+  }
+  return Status();
+}
+
 // A conversation: a relation or a group.
 struct ConversationKey {
   bool group;
@@ -208,6 +301,23 @@ struct ConversationKey {
 ConversationKey ConversationOf(const WriteItem& item) {
   return item.group ? ConversationKey{true, item.to_id}
                     : ConversationKey{false, item.stored.relate_id};
+}
+
+// The counter key and highest msgId of each conversation among the items that are numbered
+// and not failed (live ones before COMMIT, stored ones after).
+void CounterTargets(std::span<WriteItem> items, std::vector<std::string>* keys_out,
+                    std::vector<uint32_t>* ids_out) {
+  std::map<ConversationKey, uint32_t> highest;
+  for (const WriteItem& item : items) {
+    if (item.stored.msg_id != 0 && (Live(item) || item.status.ok())) {
+      uint32_t& id = highest[ConversationOf(item)];
+      id = std::max(id, item.stored.msg_id);
+    }
+  }
+  for (const auto& [c, id] : highest) {
+    keys_out->push_back(c.group ? keys::GroupMsgId(c.id) : keys::RelationMsgId(c.id));
+    ids_out->push_back(id);
+  }
 }
 
 }  // namespace
@@ -274,6 +384,7 @@ MessageWriter::Outcome MessageWriter::StoreOn(MysqlConn& conn, std::span<WriteIt
   }
   // The relations' creation locks outlive the transaction: see CreateMissingRelations.
   std::optional<NamedLocks> creation_locks;
+  std::optional<NamedLocks> session_creation_locks;  // likewise: see CreateFirstSessions
   sdk::Transaction transaction(conn);
   if (!transaction.begun().ok()) {
     *error = transaction.begun();
@@ -401,8 +512,17 @@ MessageWriter::Outcome MessageWriter::StoreOn(MysqlConn& conn, std::span<WriteIt
       *error = store::TouchGroups(conn, touched_groups, now);
     }
   }
+  if (error->ok()) {
+    *error = CreateFirstSessions(conn, items, relation_max, now, &session_creation_locks);
+  }
   if (!error->ok()) {
     return Outcome::kRolledBack;
+  }
+  {
+    std::vector<std::string> owed_keys;
+    std::vector<uint32_t> owed_ids;
+    CounterTargets(items, &owed_keys, &owed_ids);
+    counters_.Owe(owed_keys, owed_ids);
   }
 
   // 4. COMMIT. An error here may mean the server committed and the answer was lost.
@@ -472,19 +592,9 @@ void MessageWriter::ResolveUnknownCommit(std::span<WriteItem> items, const Statu
 }
 
 void MessageWriter::RaiseCounters(std::span<WriteItem> items) const {
-  std::map<ConversationKey, uint32_t> highest;
-  for (const WriteItem& item : items) {
-    if (item.settled && item.status.ok() && item.stored.msg_id != 0) {
-      uint32_t& id = highest[ConversationOf(item)];
-      id = std::max(id, item.stored.msg_id);
-    }
-  }
   std::vector<std::string> counter_keys;
   std::vector<uint32_t> ids;
-  for (const auto& [c, id] : highest) {
-    counter_keys.push_back(c.group ? keys::GroupMsgId(c.id) : keys::RelationMsgId(c.id));
-    ids.push_back(id);
-  }
+  CounterTargets(items, &counter_keys, &ids);
   counters_.Raise(counter_keys, ids);
   CacheLatest(items);
 }

@@ -10,6 +10,7 @@
 #include "dbproxy/sdk.h"
 #include "plugins/common/command_ids.h"
 #include "plugins/message/config.h"
+#include "plugins/message/counter_repair.h"
 #include "plugins/message/get_latest_msg_id.h"
 #include "plugins/message/get_message_by_id.h"
 #include "plugins/message/get_message_list.h"
@@ -65,6 +66,11 @@ class MessagePlugin : public sdk::Plugin {
     }
     // Orphans of COMMITs of unknown outcome that no later send settles (in_doubt_commits.h).
     s = host.AddTimer(kInDoubtIntervalMs, [this] { in_doubt_->SettleAll(); });
+    if (!s.ok()) {
+      return s;
+    }
+    // Counters a crashed process owed (see counter_repair.h).
+    s = host.AddTimer(kRepairIntervalMs, [this] { RepairOwedCounters(*host_); });
     if (!s.ok()) {
       return s;
     }

@@ -11,6 +11,7 @@
 #include "plugins/common/key_format.h"
 #include "plugins/common/latest_messages.h"
 #include "plugins/common/named_locks.h"
+#include "plugins/common/session_locks.h"
 
 namespace dbproxy::plugins::session {
 namespace {
@@ -216,9 +217,8 @@ std::vector<Side> Missing(const std::vector<Side>& sides,
 
 // The named lock guarding the creation of a session row (see session_store.h).
 std::string LockName(uint32_t type, const Side& s) {
-  return type == kTypeSingle
-             ? sdk::StrCat("dbproxy.sess.", std::min(s.user, s.peer), ".", std::max(s.user, s.peer))
-             : sdk::StrCat("dbproxy.gsess.", s.peer);
+  return type == kTypeSingle ? session_locks::SingleSession(s.user, s.peer)
+                             : session_locks::GroupSession(s.peer);
 }
 
 // Shows the touched sessions of this type, creating missing rows under their locks.

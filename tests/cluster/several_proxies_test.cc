@@ -14,6 +14,7 @@
 #include "IM.BaseDefine.pb.h"
 #include "IM.Message.pb.h"
 #include "tests/cluster/invariants.h"
+#include "tests/cluster/send_load.h"
 #include "tests/support/daemon_process.h"
 #include "tests/support/test_database.h"
 #include "tests/support/test_redis.h"
@@ -22,10 +23,6 @@
 namespace dbproxy::testing::cluster {
 namespace {
 
-using Clock = std::chrono::steady_clock;
-
-constexpr int kPairs = 50;
-constexpr int kGroup = 1;  // demo members 1..10
 constexpr int kThreadsPerDaemon = 3;
 constexpr auto kLoadTime = std::chrono::seconds(4);
 
@@ -65,20 +62,12 @@ void Load(uint16_t port, int daemon, int thread, int new_pair_base, Ledger* ledg
     }
     send.content =
         "d" + std::to_string(daemon) + " t" + std::to_string(thread) + " n" + std::to_string(n);
-    IM::Message::IMMsgData m;
-    m.set_from_user_id(send.from);
-    m.set_to_session_id(send.to);
-    m.set_msg_id(0);
-    m.set_create_time(1700000000u + static_cast<uint32_t>(n));
-    m.set_msg_type(send.group ? IM::BaseDefine::MSG_TYPE_GROUP_TEXT
-                              : IM::BaseDefine::MSG_TYPE_SINGLE_TEXT);
-    m.set_msg_data(send.content);
     Clock::time_point start = Clock::now();
-    std::optional<WireClient::Frame> answer = client.Call(3, 0x0301, m.SerializeAsString(), 10000);
+    std::optional<WireClient::Frame> answer = client.Call(3, kMsgData, EncodeSend(send, n), 10000);
     long ms = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start).count();
     out->max_ms = std::max(out->max_ms, ms);
-    IM::Message::IMMsgData r;
-    if (!answer || !r.ParseFromString(answer->body)) {
+    std::optional<uint32_t> id = answer ? AnsweredMsgId(answer->body) : std::nullopt;
+    if (!id) {
       send.outcome = Outcome::kUnanswered;
       ++out->unanswered;
       ledger->RecordSend(send);
@@ -87,9 +76,9 @@ void Load(uint16_t port, int daemon, int thread, int new_pair_base, Ledger* ledg
       }
       continue;
     }
-    send.outcome = r.msg_id() == 0 ? Outcome::kAnsweredZero : Outcome::kAnswered;
-    send.msg_id = r.msg_id();
-    ++(r.msg_id() == 0 ? out->zero : out->answered);
+    send.outcome = *id == 0 ? Outcome::kAnsweredZero : Outcome::kAnswered;
+    send.msg_id = *id;
+    ++(*id == 0 ? out->zero : out->answered);
     ledger->RecordSend(send);
   }
 }
