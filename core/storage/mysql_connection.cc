@@ -181,20 +181,28 @@ Status MysqlConnection::Connect() {
   mysql_options(mysql_, MYSQL_OPT_RECONNECT, &no_reconnect);
   mysql_options(mysql_, MYSQL_REPORT_DATA_TRUNCATION, &report_truncation);
   mysql_options(mysql_, MYSQL_OPT_PROTOCOL, &protocol);
-  if (config_.tls && !SetTlsOptions(mysql_, *config_.tls)) {
-    mysql_close(mysql_);
-    mysql_ = nullptr;
-    return Status::Internal("the MySQL client library refused the TLS options");
-  }
+  const bool tls_options_set = !config_.tls || SetTlsOptions(mysql_, *config_.tls);
 
   // CLIENT_FOUND_ROWS: affected rows count matched rows, so an UPDATE that writes the
   // values a row already has is not mistaken for "no such row" (W36).
-  if (mysql_real_connect(mysql_, config_.host.c_str(), config_.user.c_str(), password_.c_str(),
+  const bool connected =
+      tls_options_set &&
+      mysql_real_connect(mysql_, config_.host.c_str(), config_.user.c_str(), password_.c_str(),
                          config_.database.empty() ? nullptr : config_.database.c_str(),
                          config_.port,
                          config_.unix_socket.empty() ? nullptr : config_.unix_socket.c_str(),
-                         CLIENT_FOUND_ROWS) == nullptr) {
-    Status failed = Fail(mysql_errno(mysql_), mysql_error(mysql_));
+                         CLIENT_FOUND_ROWS) != nullptr;
+  // Belt and braces: Connector/C 3.3.20 (Debian 12) completed a plaintext login to a server
+  // without TLS despite MYSQL_OPT_SSL_ENFORCE (no ca, verify_server_cert false; see
+  // tests/tls). A session configured for TLS that is not encrypted is never used.
+  const bool plaintext = connected && config_.tls && tls_cipher().empty();
+  if (!connected || plaintext) {
+    Status failed =
+        !tls_options_set
+            ? Fail(CR_SSL_CONNECTION_ERROR, "the client library refused the TLS options")
+        : plaintext ? Fail(CR_SSL_CONNECTION_ERROR,
+                           "the server offers no TLS and mysql.<pool>.tls forbids plaintext")
+                    : Fail(mysql_errno(mysql_), mysql_error(mysql_));
     const char* tls_note = config_.tls ? " over TLS" : "";
     mysql_close(mysql_);
     mysql_ = nullptr;
@@ -214,13 +222,6 @@ Status MysqlConnection::Connect() {
   broken_ = false;
   last_errno_ = 0;
   last_error_.clear();
-  if (config_.tls && tls_cipher().empty()) {
-    // MYSQL_OPT_SSL_ENFORCE should make this impossible; never run plaintext regardless.
-    Close();
-    return Status::Unavailable("pool " + (shared_ != nullptr ? shared_->pool_name : "?") +
-                               ": the session to " + where +
-                               " is not encrypted although tls is configured");
-  }
   if (config_.tls && shared_ != nullptr &&
       !shared_->tls_reported.exchange(true, std::memory_order_relaxed)) {
     const char* version = nullptr;
