@@ -231,7 +231,9 @@ Status MysqlConnection::Connect() {
     log::Get("storage.mysql")
         ->info("pool {}: TLS to {} as {}: {} cipher {}, server certificate {}", shared_->pool_name,
                where, config_.user, version != nullptr ? version : "TLS", tls_cipher(),
-               config_.tls->verify_server_cert ? "verified" : "NOT verified");
+               config_.tls->verify_server_cert ? "verified"
+               : config_.tls->ca.empty()       ? "NOT verified"
+                                               : "chain checked against ca, host name not checked");
   }
   if (shared_ != nullptr && shared_->server_down.exchange(false, std::memory_order_relaxed)) {
     log::Get("storage.mysql")->info("pool {}: connected to {} again", shared_->pool_name, where);

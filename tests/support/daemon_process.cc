@@ -175,7 +175,8 @@ void DaemonProcess::WriteConfig(const Options& options) {
     const DaemonOptions::MysqlPoolOverride* change =
         found == options.mysql_overrides.end() ? nullptr : &found->second;
     yaml << "  " << pool << ":\n"
-         << "    host: " << Quote(env.mysql_host) << "\n"
+         << "    host: "
+         << Quote(change != nullptr && change->host ? *change->host : env.mysql_host) << "\n"
          << "    port: " << (change != nullptr && change->port != 0 ? change->port : env.mysql_port)
          << "\n"
          << "    user: "

@@ -221,6 +221,70 @@ TEST_F(MysqlTlsTest, WrongCaIsAClearConnectFailureNotACrash) {
   std::printf("wrong CA log line: %s\n", line.c_str());
   EXPECT_NE(std::string::npos, line.find("certificate")) << line;
   ExpectStillServing();
+  daemon_.Stop();
+
+  // A ca, when given, is always checked: verify_server_cert false only skips the host name.
+  Start(Options(kSslUser, kSslPassword, TlsBlock(certs_->other_ca(), false)));
+  EXPECT_EQ("mysql-down", LookupUserOne());
+  EXPECT_NE(std::string::npos,
+            daemon_.ReadLog().find("over TLS: mysql error 2026: TLS/SSL error: self-signed "
+                                   "certificate in certificate chain"))
+      << daemon_.ReadLog();
+  ExpectStillServing();
+}
+
+// verify_server_cert checks that the certificate names the host dbproxyd dialled: the
+// server's certificate is for IP 127.0.0.1, so "localhost" (the same server) is refused.
+TEST_F(MysqlTlsTest, VerifyServerCertChecksTheHostName) {
+  DaemonOptions o = Options(kSslUser, kSslPassword, TlsBlock(certs_->ca(), true));
+  o.mysql_overrides["teamtalk_slave"].host = "localhost";
+  Start(o);
+  EXPECT_EQ("mysql-down", LookupUserOne());
+  const std::string log = daemon_.ReadLog();
+  size_t at = log.find("pool teamtalk_slave: cannot connect to localhost:");
+  ASSERT_NE(std::string::npos, at) << log;
+  const std::string line = log.substr(at, log.find('\n', at) - at);
+  std::printf("host name mismatch log line: %s\n", line.c_str());
+  EXPECT_NE(std::string::npos, line.find("over TLS: mysql error 2026")) << line;
+  ExpectStillServing();
+  daemon_.Stop();
+
+  o.mysql_overrides["teamtalk_slave"].yaml = TlsBlock(certs_->ca(), false);
+  Start(o);
+  EXPECT_EQ(UserOneName(), LookupUserOne());
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        return daemon_.ReadLog().find(
+                   "server certificate chain checked against ca, host name "
+                   "not checked") != std::string::npos;
+      },
+      5000))
+      << daemon_.ReadLog();
+}
+
+// Without a ca: verify_server_cert false still encrypts (and says the server is not
+// authenticated); true checks against the system's CA store, which does not know this CA.
+TEST_F(MysqlTlsTest, WithoutACaVerificationUsesTheSystemStore) {
+  Start(Options(kSslUser, kSslPassword, TlsBlock("", false)));
+  EXPECT_EQ(UserOneName(), LookupUserOne());
+  std::vector<std::string> ciphers = ServerSideCiphers(kSslUser);
+  ASSERT_FALSE(ciphers.empty());
+  for (const std::string& cipher : ciphers) {
+    EXPECT_FALSE(cipher.empty());
+  }
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        return daemon_.ReadLog().find("server certificate NOT verified") != std::string::npos;
+      },
+      5000))
+      << daemon_.ReadLog();
+  daemon_.Stop();
+
+  Start(Options(kSslUser, kSslPassword, TlsBlock("", true)));
+  EXPECT_EQ("mysql-down", LookupUserOne());
+  EXPECT_NE(std::string::npos, daemon_.ReadLog().find("over TLS: mysql error 2026: TLS/SSL error"))
+      << daemon_.ReadLog();
+  ExpectStillServing();
 }
 
 TEST_F(MysqlTlsTest, NoTlsBlockAgainstARequireSslUserIsRefusedByTheServer) {
