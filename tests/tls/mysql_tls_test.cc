@@ -23,6 +23,7 @@
 #include "tests/support/test_certificates.h"
 #include "tests/support/test_database.h"
 #include "tests/support/test_redis.h"
+#include "tests/support/wait_for.h"
 #include "tests/support/wire_client.h"
 
 namespace dbproxy::testing {
@@ -36,16 +37,10 @@ constexpr const char* kSslPassword = "ssl-secret";
 constexpr const char* kX509User = "dbp_tls_x509";
 constexpr const char* kX509Password = "x509-secret";
 
-template <typename Pred>
-bool WaitFor(Pred pred, int timeout_ms) {
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (pred()) {
-      return true;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  return pred();
+// The text from needle to the end of its line, or "" if log does not contain needle.
+std::string LineFrom(const std::string& log, const std::string& needle) {
+  const size_t at = log.find(needle);
+  return at == std::string::npos ? "" : log.substr(at, log.find('\n', at) - at);
 }
 
 size_t Count(const std::string& text, const std::string& needle) {
@@ -179,8 +174,7 @@ TEST_F(MysqlTlsTest, RequireSslUserIsServedOverAVerifiedEncryptedSession) {
   ASSERT_TRUE(WaitFor([&] { return daemon_.ReadLog().find(logged) != std::string::npos; }, 5000))
       << daemon_.ReadLog();
   const std::string log = daemon_.ReadLog();
-  const size_t at = log.find(logged);
-  std::printf("cipher log line: %s\n", log.substr(at, log.find('\n', at) - at).c_str());
+  std::printf("cipher log line: %s\n", LineFrom(log, logged).c_str());
   for (const std::string& cipher : ciphers) {
     EXPECT_FALSE(cipher.empty()) << "a session of " << kSslUser << " is not encrypted";
     // The daemon logged the cipher it negotiated, which is the one the server sees.
@@ -215,9 +209,8 @@ TEST_F(MysqlTlsTest, WrongCaIsAClearConnectFailureNotACrash) {
   const std::string prefix =
       "pool teamtalk_slave: cannot connect to 127.0.0.1:" + std::to_string(server_->port()) +
       " as " + kSslUser + " over TLS: ";
-  size_t at = log.find(prefix);
-  ASSERT_NE(std::string::npos, at) << log;
-  const std::string line = log.substr(at, log.find('\n', at) - at);
+  const std::string line = LineFrom(log, prefix);
+  ASSERT_FALSE(line.empty()) << log;
   std::printf("wrong CA log line: %s\n", line.c_str());
   EXPECT_NE(std::string::npos, line.find("certificate")) << line;
   ExpectStillServing();
@@ -241,9 +234,8 @@ TEST_F(MysqlTlsTest, VerifyServerCertChecksTheHostName) {
   Start(o);
   EXPECT_EQ("mysql-down", LookupUserOne());
   const std::string log = daemon_.ReadLog();
-  size_t at = log.find("pool teamtalk_slave: cannot connect to localhost:");
-  ASSERT_NE(std::string::npos, at) << log;
-  const std::string line = log.substr(at, log.find('\n', at) - at);
+  const std::string line = LineFrom(log, "pool teamtalk_slave: cannot connect to localhost:");
+  ASSERT_FALSE(line.empty()) << log;
   std::printf("host name mismatch log line: %s\n", line.c_str());
   EXPECT_NE(std::string::npos, line.find("over TLS: mysql error 2026")) << line;
   ExpectStillServing();
@@ -311,9 +303,8 @@ TEST_F(MysqlTlsTest, ServerWithoutTlsIsNeverUsedInPlaintext) {
   ASSERT_TRUE(client_.Connect(daemon_.port()));
   EXPECT_EQ("mysql-down", LookupUserOne());
   const std::string log = daemon_.ReadLog();
-  size_t at = log.find("pool teamtalk_slave: cannot connect to");
-  ASSERT_NE(std::string::npos, at) << log;
-  const std::string line = log.substr(at, log.find('\n', at) - at);
+  const std::string line = LineFrom(log, "pool teamtalk_slave: cannot connect to");
+  ASSERT_FALSE(line.empty()) << log;
   std::printf("no-TLS server log line: %s\n", line.c_str());
   EXPECT_NE(std::string::npos, line.find(" over TLS: ")) << line;
   EXPECT_NE(std::string::npos, line.find("TLS")) << line;
