@@ -39,13 +39,12 @@ struct ServerConfig {
 // fall back to plaintext. Paths are absolute (the loader resolves relative ones against
 // the config file's directory) and were readable PEM files when the config was loaded.
 struct MysqlTlsConfig {
-  std::string ca;    // CA bundle for the server certificate; empty: the system's CA store
+  std::string ca;    // the server certificate must chain to it; checked whenever set
   std::string cert;  // client certificate, for users created REQUIRE X509 / SUBJECT
   std::string key;   // its private key; set exactly when cert is
-  // Check the server certificate's chain and that it names `host` (SAN DNS or IP).
+  // Also check that the certificate names `host` (SAN DNS or IP) and, without a ca, that it
+  // chains to the system's CA store. false without a ca: encrypted but not authenticated.
   bool verify_server_cert = true;
-
-  bool operator==(const MysqlTlsConfig&) const = default;
 };
 
 struct MysqlPoolConfig {
