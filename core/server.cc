@@ -602,7 +602,12 @@ plugin::ReloadResult Server::ReloadFromFile(const std::string& force_module) {
     std::string out;
     for (const auto& [n, c] : m) {
       out += n + "=" + c.host + ":" + std::to_string(c.port) + "/" + c.database + "/" + c.user +
-             "/" + std::to_string(c.pool_size) + ";";
+             "/" + std::to_string(c.pool_size);
+      if (c.tls) {  // a changed tls block is a pool change: restart, like host or user
+        out += "/tls=" + c.tls->ca + "," + c.tls->cert + "," + c.tls->key + "," +
+               (c.tls->verify_server_cert ? "verify" : "noverify");
+      }
+      out += ";";
     }
     return out;
   };

@@ -34,6 +34,19 @@ struct ServerConfig {
   std::optional<std::vector<std::string>> allow;
 };
 
+// TLS to one MySQL server. A pool with this block talks TLS only: a server that does not
+// offer it, or a certificate that fails verification, is a failed connect, never a quiet
+// fall back to plaintext. Paths are absolute (the loader resolves relative ones against
+// the config file's directory) and were readable PEM files when the config was loaded.
+struct MysqlTlsConfig {
+  std::string ca;    // the server certificate must chain to it; checked whenever set
+  std::string cert;  // client certificate, for users created REQUIRE X509 / SUBJECT
+  std::string key;   // its private key; set exactly when cert is
+  // Also check that the certificate names `host` (SAN DNS or IP) and, without a ca, that it
+  // chains to the system's CA store. false without a ca: encrypted but not authenticated.
+  bool verify_server_cert = true;
+};
+
 struct MysqlPoolConfig {
   std::string name;
   std::string host = "127.0.0.1";
@@ -48,6 +61,7 @@ struct MysqlPoolConfig {
   uint32_t read_timeout_ms = 5000;
   uint32_t write_timeout_ms = 5000;
   uint32_t acquire_timeout_ms = 2000;  // waiting for a free connection
+  std::optional<MysqlTlsConfig> tls;   // absent: plaintext, as the original
 };
 
 struct RedisConfig {

@@ -1,6 +1,12 @@
 #include "core/config/yaml_loader.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <fstream>
 #include <limits>
 #include <set>
@@ -79,6 +85,25 @@ class Reader {
     }
     *out = n.Scalar();
     return Status::Ok();
+  }
+
+  Status Bool(const YAML::Node& map, const std::string& path, const char* key, bool* out) const {
+    YAML::Node n = map[key];
+    if (!n.IsDefined() || n.IsNull()) {
+      return Status::Ok();
+    }
+    bool v = false;
+    if (!n.IsScalar() || !YAML::convert<bool>::decode(n, v)) {
+      return Error(n, Join(path, key), "must be true or false");
+    }
+    *out = v;
+    return Status::Ok();
+  }
+
+  // The directory of the file being read ("" if it has none), for relative paths in it.
+  std::string Directory() const {
+    size_t slash = source_.rfind('/');
+    return slash == std::string::npos ? "" : source_.substr(0, slash + 1);
   }
 
   Status StringList(const YAML::Node& map, const std::string& path, const char* key,
@@ -226,6 +251,65 @@ Status ParseServer(const Reader& r, const YAML::Node& n, ServerConfig* s) {
   return Status::Ok();
 }
 
+// Empty if path is a readable regular file with PEM text in it, else what is wrong. Opened
+// non-blocking and checked with fstat first, so a FIFO or device never blocks the loader.
+std::string PemFileProblem(const std::string& path) {
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  if (fd < 0) {
+    return "cannot read '" + path + "': " + std::strerror(errno);
+  }
+  struct stat st {};
+  std::string problem;
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    problem = "'" + path + "' is not a regular file";
+  } else {
+    std::string head(64 * 1024, '\0');
+    ssize_t n = read(fd, head.data(), head.size());
+    if (n < 0) {
+      problem = "cannot read '" + path + "': " + std::strerror(errno);
+    } else if (head.substr(0, static_cast<size_t>(n)).find("-----BEGIN ") == std::string::npos) {
+      problem = "'" + path + "' is not a PEM file (no -----BEGIN line)";
+    }
+  }
+  close(fd);
+  return problem;
+}
+
+// mysql.<pool>.tls: {ca, cert, key, verify_server_cert}. Any mapping, even {}, makes TLS
+// required; a null value is refused rather than guessed at.
+Status ParseMysqlTls(const Reader& r, const YAML::Node& n, const std::string& p,
+                     MysqlTlsConfig* tls) {
+  if (!n.IsMap()) {
+    return r.Error(n, p,
+                   "must be a mapping {ca, cert, key, verify_server_cert} (tls: {} requires TLS "
+                   "with the defaults; remove the key for plaintext)");
+  }
+  RETURN_IF_ERROR(r.CheckKeys(n, p, {"ca", "cert", "key", "verify_server_cert"}));
+  RETURN_IF_ERROR(r.String(n, p, "ca", &tls->ca));
+  RETURN_IF_ERROR(r.String(n, p, "cert", &tls->cert));
+  RETURN_IF_ERROR(r.String(n, p, "key", &tls->key));
+  RETURN_IF_ERROR(r.Bool(n, p, "verify_server_cert", &tls->verify_server_cert));
+  if (tls->cert.empty() != tls->key.empty()) {
+    const char* given = tls->cert.empty() ? "key" : "cert";
+    return r.Error(n[given], Reader::Join(p, given),
+                   "cert and key go together (a client certificate needs its private key)");
+  }
+  for (auto [key, file] : {std::pair<const char*, std::string*>{"ca", &tls->ca},
+                           {"cert", &tls->cert},
+                           {"key", &tls->key}}) {
+    if (file->empty()) {
+      continue;
+    }
+    if ((*file)[0] != '/') {
+      *file = r.Directory() + *file;
+    }
+    if (std::string problem = PemFileProblem(*file); !problem.empty()) {
+      return r.Error(n[key], Reader::Join(p, key), problem);
+    }
+  }
+  return Status::Ok();
+}
+
 Status ParseMysql(const Reader& r, const YAML::Node& n,
                   std::map<std::string, MysqlPoolConfig>* out) {
   if (!n.IsMap()) {
@@ -237,10 +321,11 @@ Status ParseMysql(const Reader& r, const YAML::Node& n,
     c.name = kv.first.as<std::string>();
     const std::string p = "mysql." + c.name;
     const YAML::Node& v = kv.second;
-    RETURN_IF_ERROR(r.CheckKeys(
-        v, p,
-        {"host", "port", "user", "password", "password_env", "database", "unix_socket", "pool_size",
-         "connect_timeout_ms", "read_timeout_ms", "write_timeout_ms", "acquire_timeout_ms"}));
+    RETURN_IF_ERROR(
+        r.CheckKeys(v, p,
+                    {"host", "port", "user", "password", "password_env", "database", "unix_socket",
+                     "pool_size", "connect_timeout_ms", "read_timeout_ms", "write_timeout_ms",
+                     "acquire_timeout_ms", "tls"}));
     RETURN_IF_ERROR(r.String(v, p, "host", &c.host));
     RETURN_IF_ERROR(r.Unsigned(v, p, "port", &c.port, 1));
     RETURN_IF_ERROR(r.String(v, p, "user", &c.user));
@@ -253,6 +338,10 @@ Status ParseMysql(const Reader& r, const YAML::Node& n,
     RETURN_IF_ERROR(r.Unsigned(v, p, "read_timeout_ms", &c.read_timeout_ms, 1));
     RETURN_IF_ERROR(r.Unsigned(v, p, "write_timeout_ms", &c.write_timeout_ms, 1));
     RETURN_IF_ERROR(r.Unsigned(v, p, "acquire_timeout_ms", &c.acquire_timeout_ms, 1));
+    if (YAML::Node tls = v["tls"]; tls.IsDefined()) {
+      c.tls.emplace();
+      RETURN_IF_ERROR(ParseMysqlTls(r, tls, p + ".tls", &*c.tls));
+    }
     (*out)[c.name] = c;
   }
   return Status::Ok();

@@ -1,5 +1,8 @@
 #include "core/config/yaml_loader.h"
 
+#include <stdlib.h>
+
+#include <filesystem>
 #include <fstream>
 
 #include <gtest/gtest.h>
@@ -168,6 +171,104 @@ TEST(YamlLoader, RedisAclUsernameNeedsAPassword) {
   EXPECT_NE(std::string::npos,
             bad.status().message().find("d.yaml:3: redis.unread.username: a Redis ACL user needs"))
       << bad.status().message();
+}
+
+// mysql.<pool>.tls: files are checked at load (so --check-config and a reload see them) and
+// errors carry file:line like every other key.
+class MysqlTlsConfigTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char pattern[] = "/tmp/dbp-tls-config-XXXXXX";
+    ASSERT_NE(nullptr, mkdtemp(pattern));
+    dir_ = pattern;
+    Write("ca.pem", "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n");
+    Write("garbage.pem", "not a certificate\n");
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  void Write(const std::string& name, const std::string& text) {
+    std::ofstream(dir_ + "/" + name) << text;
+  }
+  Result<Config> Load(const std::string& tls_lines) {
+    Write("d.yaml", "mysql:\n  m:\n    host: 127.0.0.1\n    tls:\n" + tls_lines);
+    return LoadConfigFile(dir_ + "/d.yaml");
+  }
+
+  std::string dir_;
+};
+
+TEST_F(MysqlTlsConfigTest, AbsentMeansPlaintextAndEmptyMappingMeansRequired) {
+  auto defaults = LoadConfigText("", "d.yaml");
+  ASSERT_TRUE(defaults.ok()) << defaults.status().message();
+  EXPECT_FALSE(defaults->mysql.at("teamtalk_master").tls.has_value());
+  auto plain = LoadConfigText("mysql:\n  m:\n    host: h\n", "d.yaml");
+  ASSERT_TRUE(plain.ok()) << plain.status().message();
+  EXPECT_FALSE(plain->mysql.at("m").tls.has_value());
+
+  auto required = LoadConfigText("mysql:\n  m:\n    tls: {}\n", "d.yaml");
+  ASSERT_TRUE(required.ok()) << required.status().message();
+  ASSERT_TRUE(required->mysql.at("m").tls.has_value());
+  EXPECT_TRUE(required->mysql.at("m").tls->verify_server_cert);
+  EXPECT_EQ("", required->mysql.at("m").tls->ca);
+}
+
+TEST_F(MysqlTlsConfigTest, RelativePathsFollowTheConfigFile) {
+  auto c = Load("      ca: ca.pem\n      verify_server_cert: false\n");
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  EXPECT_EQ(dir_ + "/ca.pem", c->mysql.at("m").tls->ca);
+  EXPECT_FALSE(c->mysql.at("m").tls->verify_server_cert);
+}
+
+TEST_F(MysqlTlsConfigTest, MissingOrNonPemFileNamesLineAndPath) {
+  auto missing = Load("      ca: " + dir_ + "/nope.pem\n");
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(dir_ + "/d.yaml:5: mysql.m.tls.ca: cannot read '" + dir_ +
+                "/nope.pem': No such file or directory",
+            missing.status().message());
+
+  auto garbage = Load("      ca: ca.pem\n      cert: garbage.pem\n      key: ca.pem\n");
+  ASSERT_FALSE(garbage.ok());
+  EXPECT_EQ(dir_ + "/d.yaml:6: mysql.m.tls.cert: '" + dir_ +
+                "/garbage.pem' is not a PEM file (no -----BEGIN line)",
+            garbage.status().message());
+
+  auto directory = Load("      key: " + dir_ + "\n      cert: ca.pem\n");
+  ASSERT_FALSE(directory.ok());
+  EXPECT_NE(std::string::npos, directory.status().message().find("d.yaml:5: mysql.m.tls.key: '" +
+                                                                 dir_ + "' is not a regular file"))
+      << directory.status().message();
+}
+
+TEST_F(MysqlTlsConfigTest, BadTypesAndHalfAClientCertificateAreErrors) {
+  auto flag = Load("      verify_server_cert: maybe\n");
+  ASSERT_FALSE(flag.ok());
+  EXPECT_EQ(dir_ + "/d.yaml:5: mysql.m.tls.verify_server_cert: must be true or false",
+            flag.status().message());
+
+  auto list = Load("      ca: [a, b]\n");
+  ASSERT_FALSE(list.ok());
+  EXPECT_EQ(dir_ + "/d.yaml:5: mysql.m.tls.ca: must be a string", list.status().message());
+
+  auto half = Load("      cert: ca.pem\n");
+  ASSERT_FALSE(half.ok());
+  EXPECT_NE(std::string::npos,
+            half.status().message().find("d.yaml:5: mysql.m.tls.cert: cert and key go together"))
+      << half.status().message();
+
+  auto typo = Load("      verify_server_certs: true\n");
+  ASSERT_FALSE(typo.ok());
+  EXPECT_NE(std::string::npos, typo.status().message().find("did you mean 'verify_server_cert'"))
+      << typo.status().message();
+
+  auto null_block = LoadConfigText("mysql:\n  m:\n    tls:\n", "d.yaml");
+  ASSERT_FALSE(null_block.ok());
+  EXPECT_NE(std::string::npos, null_block.status().message().find("mysql.m.tls: must be a mapping"))
+      << null_block.status().message();
+
+  auto scalar = LoadConfigText("mysql:\n  m:\n    tls: yes\n", "d.yaml");
+  ASSERT_FALSE(scalar.ok());
+  EXPECT_NE(std::string::npos, scalar.status().message().find("d.yaml:3: mysql.m.tls: must be"))
+      << scalar.status().message();
 }
 
 }  // namespace

@@ -46,6 +46,24 @@ bool IsConnectionError(unsigned err) {
          std::end(kConnectionErrors);
 }
 
+// Sets the TLS options of a connection that must not run without TLS. The connector's own
+// defaults differ between versions (3.4 verifies by default, 3.3 does not), so every
+// setting is explicit. False if the library refused an option.
+bool SetTlsOptions(MYSQL* mysql, const config::MysqlTlsConfig& tls) {
+  const my_bool enforce = 1;
+  const my_bool verify = tls.verify_server_cert ? 1 : 0;
+  bool ok = mysql_options(mysql, MYSQL_OPT_SSL_ENFORCE, &enforce) == 0 &&
+            mysql_options(mysql, MYSQL_OPT_SSL_VERIFY_SERVER_CERT, &verify) == 0;
+  if (!tls.ca.empty()) {
+    ok = ok && mysql_options(mysql, MYSQL_OPT_SSL_CA, tls.ca.c_str()) == 0;
+  }
+  if (!tls.cert.empty()) {
+    ok = ok && mysql_options(mysql, MYSQL_OPT_SSL_CERT, tls.cert.c_str()) == 0 &&
+         mysql_options(mysql, MYSQL_OPT_SSL_KEY, tls.key.c_str()) == 0;
+  }
+  return ok;
+}
+
 }  // namespace
 
 Status InitMysqlLibrary() {
@@ -82,6 +100,11 @@ MysqlConnection::~MysqlConnection() { Close(); }
 
 uint64_t MysqlConnection::connection_id() const {
   return mysql_ == nullptr ? 0 : mysql_thread_id(mysql_);
+}
+
+std::string MysqlConnection::tls_cipher() const {
+  const char* cipher = mysql_ == nullptr ? nullptr : mysql_get_ssl_cipher(mysql_);
+  return cipher != nullptr ? cipher : "";
 }
 
 void MysqlConnection::CloseStatements() {
@@ -158,15 +181,29 @@ Status MysqlConnection::Connect() {
   mysql_options(mysql_, MYSQL_OPT_RECONNECT, &no_reconnect);
   mysql_options(mysql_, MYSQL_REPORT_DATA_TRUNCATION, &report_truncation);
   mysql_options(mysql_, MYSQL_OPT_PROTOCOL, &protocol);
+  const bool tls_options_set = !config_.tls || SetTlsOptions(mysql_, *config_.tls);
 
   // CLIENT_FOUND_ROWS: affected rows count matched rows, so an UPDATE that writes the
   // values a row already has is not mistaken for "no such row" (W36).
-  if (mysql_real_connect(mysql_, config_.host.c_str(), config_.user.c_str(), password_.c_str(),
+  const bool connected =
+      tls_options_set &&
+      mysql_real_connect(mysql_, config_.host.c_str(), config_.user.c_str(), password_.c_str(),
                          config_.database.empty() ? nullptr : config_.database.c_str(),
                          config_.port,
                          config_.unix_socket.empty() ? nullptr : config_.unix_socket.c_str(),
-                         CLIENT_FOUND_ROWS) == nullptr) {
-    Status failed = Fail(mysql_errno(mysql_), mysql_error(mysql_));
+                         CLIENT_FOUND_ROWS) != nullptr;
+  // Belt and braces: Connector/C 3.3.20 (Debian 12) completed a plaintext login to a server
+  // without TLS despite MYSQL_OPT_SSL_ENFORCE (no ca, verify_server_cert false; see
+  // tests/tls). A session configured for TLS that is not encrypted is never used.
+  const bool plaintext = connected && config_.tls && tls_cipher().empty();
+  if (!connected || plaintext) {
+    Status failed =
+        !tls_options_set
+            ? Fail(CR_SSL_CONNECTION_ERROR, "the client library refused the TLS options")
+        : plaintext ? Fail(CR_SSL_CONNECTION_ERROR,
+                           "the server offers no TLS and mysql.<pool>.tls forbids plaintext")
+                    : Fail(mysql_errno(mysql_), mysql_error(mysql_));
+    const char* tls_note = config_.tls ? " over TLS" : "";
     mysql_close(mysql_);
     mysql_ = nullptr;
     broken_ = true;
@@ -177,14 +214,27 @@ Status MysqlConnection::Connect() {
       const bool was_down = shared_->server_down.exchange(true, std::memory_order_relaxed);
       log::Get("storage.mysql")
           ->log(was_down ? spdlog::level::debug : spdlog::level::warn,
-                "pool {}: cannot connect to {} as {}: {}", shared_->pool_name, where, config_.user,
-                failed.message());
+                "pool {}: cannot connect to {} as {}{}: {}", shared_->pool_name, where,
+                config_.user, tls_note, failed.message());
     }
     return Status::Unavailable(failed.message());
   }
   broken_ = false;
   last_errno_ = 0;
   last_error_.clear();
+  if (config_.tls && shared_ != nullptr &&
+      !shared_->tls_reported.exchange(true, std::memory_order_relaxed)) {
+    const char* version = nullptr;
+    if (mariadb_get_infov(mysql_, MARIADB_CONNECTION_TLS_VERSION, &version) != 0) {
+      version = nullptr;
+    }
+    log::Get("storage.mysql")
+        ->info("pool {}: TLS to {} as {}: {} cipher {}, server certificate {}", shared_->pool_name,
+               where, config_.user, version != nullptr ? version : "TLS", tls_cipher(),
+               config_.tls->verify_server_cert ? "verified"
+               : config_.tls->ca.empty()       ? "NOT verified"
+                                               : "chain checked against ca, host name not checked");
+  }
   if (shared_ != nullptr && shared_->server_down.exchange(false, std::memory_order_relaxed)) {
     log::Get("storage.mysql")->info("pool {}: connected to {} again", shared_->pool_name, where);
   }

@@ -69,6 +69,7 @@ struct MysqlPoolShared {
   std::atomic<int64_t> connect_blocked_until_ms{0};  // steady clock; fail fast before this
   std::atomic<bool> server_down{false};              // last connect failed; logs transitions
   std::atomic<uint64_t> errors{0};                   // failed connects and statements
+  std::atomic<bool> tls_reported{false};             // the negotiated cipher was logged
 };
 
 // One connection to MariaDB. Created unconnected; Connect() or the first Execute() opens
@@ -90,7 +91,8 @@ class MysqlConnection {
   MysqlConnection& operator=(const MysqlConnection&) = delete;
 
   // Opens a fresh session (closing any previous one and its statements) with utf8mb4, the
-  // configured timeouts and CLIENT_FOUND_ROWS.
+  // configured timeouts and CLIENT_FOUND_ROWS; with config.tls, over TLS or not at all (the
+  // first TLS session of a pool logs its protocol version and cipher).
   // Returns OK; DBP_E_UNAVAILABLE if the server cannot be reached or refuses the login.
   [[nodiscard]] Status Connect();
 
@@ -124,6 +126,8 @@ class MysqlConnection {
   bool in_transaction() const { return in_transaction_; }
   // True when the session is known to be lost (or was never opened successfully).
   bool broken() const { return broken_; }
+  // The session's TLS cipher, e.g. "TLS_AES_256_GCM_SHA384"; "" when plaintext or closed.
+  std::string tls_cipher() const;
   // The last error's text ("" if none) and number (0 if none; MySQL ER_* or CR_*).
   const std::string& last_error() const { return last_error_; }
   unsigned last_errno() const { return last_errno_; }

@@ -175,11 +175,15 @@ void DaemonProcess::WriteConfig(const Options& options) {
     const DaemonOptions::MysqlPoolOverride* change =
         found == options.mysql_overrides.end() ? nullptr : &found->second;
     yaml << "  " << pool << ":\n"
-         << "    host: " << Quote(env.mysql_host) << "\n"
+         << "    host: "
+         << Quote(change != nullptr && change->host ? *change->host : env.mysql_host) << "\n"
          << "    port: " << (change != nullptr && change->port != 0 ? change->port : env.mysql_port)
          << "\n"
-         << "    user: " << Quote(env.mysql_user) << "\n"
-         << "    password: " << Quote(env.mysql_password) << "\n"
+         << "    user: "
+         << Quote(change != nullptr && change->user ? *change->user : env.mysql_user) << "\n"
+         << "    password: "
+         << Quote(change != nullptr && change->password ? *change->password : env.mysql_password)
+         << "\n"
          << "    database: " << Quote(target_.database) << "\n"
          << "    pool_size: " << options.workers << "\n";
     if (change != nullptr) {

@@ -33,10 +33,14 @@ struct DaemonOptions {
   // Per-pool changes to the mysql section, keyed by pool name ("teamtalk_master"): a port
   // other than the test MariaDB's (e.g. a tests/support/tcp_proxy.h in front of it; 0 keeps
   // it) and extra YAML lines under the pool, e.g. "read_timeout_ms: 1000\n". The lines must
-  // not repeat host, port, user, password, database or pool_size.
+  // not repeat host, port, user, password, database or pool_size. host, user and password,
+  // when set, replace the test MariaDB's (e.g. "localhost", a user created REQUIRE SSL).
   struct MysqlPoolOverride {
     uint16_t port = 0;
     std::string yaml;
+    std::optional<std::string> host = std::nullopt;
+    std::optional<std::string> user = std::nullopt;
+    std::optional<std::string> password = std::nullopt;
   };
   std::map<std::string, MysqlPoolOverride> mysql_overrides;
   // Per-instance Redis port, keyed by instance name ("unread"), e.g. a TcpProxy in front of

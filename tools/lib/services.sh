@@ -28,6 +28,7 @@ DBPROXY_DEB_PACKAGES=(
   systemd  # systemd-analyze verify of the shipped unit (tests/packaging/run.sh)
   prometheus  # promtool: lints /metrics, checks and unit-tests packaging/monitoring rules
   clang-16 libclang-rt-16-dev  # libFuzzer targets (tools/fuzz, tests/fuzz)
+  openssl  # a throwaway CA and certificates for MySQL TLS (tests/tls)
 )
 
 # Seconds we wait for a service to answer or to exit before we give up on it.
