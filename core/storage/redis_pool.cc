@@ -88,6 +88,10 @@ Result<std::unique_ptr<RedisPool>> RedisPool::Create(const config::RedisConfig& 
   if (!config.sentinels.empty()) {
     pool->resolver_ = std::make_unique<SentinelResolver>(config);
     pool->watcher_ = std::thread([p = pool.get()] { p->Watch(); });
+    pool->events_ = std::make_unique<SentinelEventListener>(
+        config, [p = pool.get()](SentinelEvent event, const std::string& text) {
+          p->OnSentinelEvent(event, text);
+        });
   }
   return pool;
 }
@@ -221,6 +225,10 @@ Result<RedisPool::Conn> RedisPool::Acquire() {
   for (;;) {
     if (closed_) {
       return Status::Unavailable("redis '" + name() + "' is closed");
+    }
+    if (fenced_until_ms_ != 0 && SteadyNowMs() < fenced_until_ms_) {
+      return Status::Unavailable("redis '" + name() + "': master '" + config_.master_name +
+                                 "' is failing over");
     }
     Conn reused;
     if (!idle_.empty()) {
@@ -531,6 +539,7 @@ void RedisPool::Resolve(const char* reason) {
       if (!same) {
         master_ = *answer;
         ++epoch_;
+        fenced_until_ms_ = 0;
         open_ -= static_cast<uint32_t>(idle_.size());
         size_.fetch_sub(static_cast<uint32_t>(idle_.size()), std::memory_order_relaxed);
         doomed = std::move(idle_);
@@ -563,6 +572,34 @@ void RedisPool::Resolve(const char* reason) {
     resolve_failing_ = true;
   } else {
     resolve_failing_ = false;
+  }
+}
+
+void RedisPool::OnSentinelEvent(SentinelEvent event, const std::string& text) {
+  auto logger = log::Get("storage.redis");
+  std::lock_guard<std::mutex> lock(mu_);
+  switch (event) {
+    case SentinelEvent::kFailoverStarting:
+      if (fenced_until_ms_ == 0 || SteadyNowMs() >= fenced_until_ms_) {
+        logger->warn(
+            "instance {}: a failover of '{}' is starting ({}); calls fail until the new master "
+            "is known (at most {} ms)",
+            name(), config_.master_name, text, kFenceMs);
+      }
+      fenced_until_ms_ = SteadyNowMs() + kFenceMs;
+      break;
+    case SentinelEvent::kEnded:
+      fenced_until_ms_ = 0;
+      [[fallthrough]];
+    case SentinelEvent::kPromoted:
+    case SentinelEvent::kSwitched:
+      // Ask the sentinels now rather than at the next poll.
+      if (!stale_) {
+        stale_ = true;
+        stale_reason_ = "a sentinel event";
+      }
+      watch_wake_.notify_one();
+      break;
   }
 }
 
@@ -618,6 +655,7 @@ void RedisPool::Close() {
   }
   released_.notify_all();  // waiters see closed_ and give up
   watch_wake_.notify_all();
+  events_.reset();  // joins the listener, which may call OnSentinelEvent until then
   if (watcher_.joinable() && watcher_.get_id() != std::this_thread::get_id()) {
     watcher_.join();
   }

@@ -18,6 +18,7 @@
 
 #include "core/base/status.h"
 #include "core/config/config.h"
+#include "core/storage/sentinel_events.h"
 #include "dbproxy/abi.h"
 
 namespace dbproxy::storage {
@@ -46,6 +47,10 @@ using RedisReplyPtr = std::unique_ptr<RedisReply>;
 // sentinels before the first connect, checks every new connection with ROLE, asks again
 // every sentinel_poll_ms (a background thread) and at once after a lost connection, a
 // refused connect, a ROLE that is not master, or a READONLY / MASTERDOWN / LOADING reply.
+// Every sentinel's failover events are also listened to (sentinel_events.h): from the moment
+// a sentinel selects a replica to promote until the pool has switched (or the failover
+// ended, at most kFenceMs) calls fail at once with DBP_E_UNAVAILABLE, so that no write lands
+// on the old master after its replica stopped following it (such writes would be lost).
 // When the master moves, idle connections to the old one are closed and busy ones are
 // closed when their call ends, so no call starts on the old master after the switch is
 // seen. A call that failed before anything of it ran (connect refused; every reply a
@@ -146,6 +151,8 @@ class RedisPool {
   void MarkStale(uint64_t epoch, const char* reason);
   // The watcher thread: Resolve() every sentinel_poll_ms, or at once when marked stale.
   void Watch();
+  // A sentinel's failover event (sentinel_events.h), on the listener thread.
+  void OnSentinelEvent(SentinelEvent event, const std::string& text);
 
   const config::RedisConfig config_;
 
@@ -167,6 +174,12 @@ class RedisPool {
   bool resolve_failing_ = false;                // GUARDED_BY(resolve_mu_): warn once per streak
   std::condition_variable watch_wake_;          // with mu_: stale_ set or closed_
   std::thread watcher_;
+  // From a failover's start (a replica selected) until the switch, the old master may still
+  // take writes that the promoted replica never sees: calls fail at once instead (as if
+  // Redis were down), for at most kFenceMs.
+  static constexpr int64_t kFenceMs = 5000;
+  int64_t fenced_until_ms_ = 0;                    // GUARDED_BY(mu_): steady clock
+  std::unique_ptr<SentinelEventListener> events_;  // after the state it calls into
   std::atomic<uint64_t> master_switches_{0};
   std::atomic<uint64_t> resolve_failures_{0};
 

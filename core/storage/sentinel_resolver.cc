@@ -50,25 +50,25 @@ std::string SentinelResolver::ToString(const config::RedisAddress& address) {
   return address.host + ":" + std::to_string(address.port);
 }
 
-Result<SentinelResolver::ContextPtr> SentinelResolver::Open(
-    const config::RedisAddress& sentinel) const {
+Result<SentinelResolver::ContextPtr> SentinelResolver::OpenSentinel(
+    const config::RedisConfig& config, const config::RedisAddress& sentinel) {
   ContextPtr context(redisConnectWithTimeout(sentinel.host.c_str(), sentinel.port,
-                                             ToTimeval(config_.sentinel_timeout_ms)));
+                                             ToTimeval(config.sentinel_timeout_ms)));
   if (context == nullptr) {
     return Status::Unavailable("cannot allocate a connection");
   }
   if (context->err != 0) {
     return Status::Unavailable(context->errstr);
   }
-  if (redisSetTimeout(context.get(), ToTimeval(config_.sentinel_timeout_ms)) != REDIS_OK) {
+  if (redisSetTimeout(context.get(), ToTimeval(config.sentinel_timeout_ms)) != REDIS_OK) {
     return Status::Unavailable(std::string("cannot set a timeout: ") + context->errstr);
   }
-  if (!config_.sentinel_password.empty()) {
+  if (!config.sentinel_password.empty()) {
     std::vector<std::string> auth = {"AUTH"};
-    if (!config_.sentinel_username.empty()) {
-      auth.push_back(config_.sentinel_username);
+    if (!config.sentinel_username.empty()) {
+      auth.push_back(config.sentinel_username);
     }
-    auth.push_back(config_.sentinel_password);
+    auth.push_back(config.sentinel_password);
     ReplyPtr reply = Run(*context, auth);
     if (reply == nullptr) {
       return Status::Unavailable(std::string("AUTH failed: ") + context->errstr);
@@ -86,7 +86,7 @@ Result<config::RedisAddress> SentinelResolver::Ask(size_t index) {
   if (index == preferred_ && connection_ != nullptr && connection_->err == 0) {
     context = std::move(connection_);
   } else {
-    Result<ContextPtr> opened = Open(sentinel);
+    Result<ContextPtr> opened = OpenSentinel(config_, sentinel);
     if (!opened.ok()) {
       return opened.status();
     }

@@ -45,15 +45,19 @@ class SentinelResolver {
 
   static std::string ToString(const config::RedisAddress& address);
 
- private:
   struct ContextFree {
     void operator()(redisContext* c) const { redisFree(c); }
   };
   using ContextPtr = std::unique_ptr<redisContext, ContextFree>;
 
+  // A connection to one sentinel of config, authenticated if config says so, with
+  // sentinel_timeout_ms for connect and replies. Returns DBP_E_UNAVAILABLE on any failure.
+  [[nodiscard]] static Result<ContextPtr> OpenSentinel(const config::RedisConfig& config,
+                                                       const config::RedisAddress& sentinel);
+
+ private:
   // One sentinel's answer, or why there is none.
   Result<config::RedisAddress> Ask(size_t index);
-  Result<ContextPtr> Open(const config::RedisAddress& sentinel) const;
 
   const config::RedisConfig config_;
   size_t preferred_ = 0;   // the sentinel to ask first: the last one that answered
