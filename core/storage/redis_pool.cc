@@ -588,7 +588,7 @@ void RedisPool::OnSentinelEvent(SentinelEvent event, const std::string& text) {
       }
       fenced_until_ms_ = SteadyNowMs() + kFenceMs;
       break;
-    case SentinelEvent::kEnded:
+    case SentinelEvent::kAborted:
       fenced_until_ms_ = 0;
       [[fallthrough]];
     case SentinelEvent::kPromoted:

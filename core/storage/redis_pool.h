@@ -48,13 +48,13 @@ using RedisReplyPtr = std::unique_ptr<RedisReply>;
 // every sentinel_poll_ms (a background thread) and at once after a lost connection, a
 // refused connect, a ROLE that is not master, or a READONLY / MASTERDOWN / LOADING reply.
 // Every sentinel's failover events are also listened to (sentinel_events.h): from the moment
-// a sentinel selects a replica to promote until the pool has switched (or the failover
-// ended, at most kFenceMs) calls fail at once with DBP_E_UNAVAILABLE, so that no write lands
-// on the old master after its replica stopped following it (such writes would be lost).
-// When the master moves, idle connections to the old one are closed and busy ones are
-// closed when their call ends, so no call starts on the old master after the switch is
-// seen. A call that failed before anything of it ran (connect refused; every reply a
-// READONLY / MASTERDOWN / LOADING error) is retried once on the new master.
+// a sentinel starts a failover (+try-failover, a tick before it promotes a replica) until the pool
+// has switched (or the failover ended, at most kFenceMs) calls fail at once with DBP_E_UNAVAILABLE,
+// so that no write lands on the old master after its replica stopped following it (such writes
+// would be lost). When the master moves, idle connections to the old one are closed and busy ones
+// are closed when their call ends, so no call starts on the old master after the switch is seen. A
+// call that failed before anything of it ran (connect refused; every reply a READONLY / MASTERDOWN
+// / LOADING error) is retried once on the new master.
 class RedisPool {
  public:
   struct Stats {

@@ -172,6 +172,8 @@ TEST(SentinelEventListener, ClassifiesOnlyTheEventsOfItsMaster) {
   EXPECT_TRUE(SentinelEventListener::Classify(
       "m", "+selected-slave", "slave 127.0.0.1:7001 127.0.0.1 7001 @ m 127.0.0.1 7000", &e));
   EXPECT_EQ(SentinelEvent::kFailoverStarting, e);
+  EXPECT_TRUE(SentinelEventListener::Classify("m", "+try-failover", "master m 127.0.0.1 7000", &e));
+  EXPECT_EQ(SentinelEvent::kFailoverStarting, e);
   EXPECT_TRUE(SentinelEventListener::Classify(
       "m", "+promoted-slave", "slave 127.0.0.1:7001 127.0.0.1 7001 @ m 127.0.0.1 7000", &e));
   EXPECT_EQ(SentinelEvent::kPromoted, e);
@@ -180,7 +182,9 @@ TEST(SentinelEventListener, ClassifiesOnlyTheEventsOfItsMaster) {
   EXPECT_EQ(SentinelEvent::kSwitched, e);
   EXPECT_TRUE(SentinelEventListener::Classify("m", "-failover-abort-no-good-slave",
                                               "master m 127.0.0.1 7000", &e));
-  EXPECT_EQ(SentinelEvent::kEnded, e);
+  EXPECT_EQ(SentinelEvent::kAborted, e);
+  EXPECT_TRUE(SentinelEventListener::Classify("m", "+failover-end", "master m 127.0.0.1 7000", &e));
+  EXPECT_EQ(SentinelEvent::kSwitched, e) << "a successful end must keep the fence";
   // Another master whose name starts like ours, and one whose replica line mentions it.
   EXPECT_FALSE(SentinelEventListener::Classify("m", "+switch-master",
                                                "m2 127.0.0.1 7000 127.0.0.1 7001", &e));

@@ -16,7 +16,9 @@ namespace {
 constexpr int kPollMs = 200;        // also the stop latency
 constexpr int kReconnectMs = 1000;  // a lost sentinel is retried this often
 
-const char* const kChannels[] = {"+selected-slave",
+const char* const kChannels[] = {"+try-failover",
+                                 "+failover-state-select-slave",
+                                 "+selected-slave",
                                  "+failover-state-send-slaveof-noone",
                                  "+promoted-slave",
                                  "+switch-master",
@@ -64,14 +66,17 @@ bool SentinelEventListener::Classify(const std::string& master_name, const std::
   if (!ours) {
     return false;
   }
-  if (channel == "+selected-slave" || channel == "+failover-state-send-slaveof-noone") {
+  if (channel == "+try-failover" || channel == "+failover-state-select-slave" ||
+      channel == "+selected-slave" || channel == "+failover-state-send-slaveof-noone") {
     *event = SentinelEvent::kFailoverStarting;
   } else if (channel == "+promoted-slave") {
     *event = SentinelEvent::kPromoted;
-  } else if (channel == "+switch-master") {
-    *event = SentinelEvent::kSwitched;
+  } else if (channel.rfind("-failover-abort", 0) == 0) {
+    *event = SentinelEvent::kAborted;
   } else {
-    *event = SentinelEvent::kEnded;
+    // +switch-master, +failover-end, +failover-end-for-timeout: a new master is named (the
+    // end comes just before the switch); the fence stays until the pool has switched.
+    *event = SentinelEvent::kSwitched;
   }
   return true;
 }

@@ -2,7 +2,7 @@
 
 // Listens to the failover events every configured sentinel publishes for one master name,
 // for RedisPool: a failover is seen as it starts (a replica is selected, before it is
-// promoted) rather than only once the sentinels name the new master.
+// promoted, a sentinel tick before it is) rather than only once the sentinels name the new master.
 //
 // One subscriber connection per sentinel (SUBSCRIBE on the event channels, sentinel
 // credentials as in sentinel_resolver.h), read by one thread with poll(); a lost sentinel is
@@ -18,10 +18,13 @@
 namespace dbproxy::storage {
 
 enum class SentinelEvent {
-  kFailoverStarting,  // +selected-slave, +failover-state-send-slaveof-noone
-  kPromoted,          // +promoted-slave: the sentinel now names the new master
-  kSwitched,          // +switch-master
-  kEnded,             // +failover-end, +failover-end-for-timeout, -failover-abort-*
+  // +try-failover, +failover-state-select-slave (at least one sentinel tick, 50-100 ms,
+  // before the replica is told to become master), +selected-slave,
+  // +failover-state-send-slaveof-noone
+  kFailoverStarting,
+  kPromoted,  // +promoted-slave: the sentinel now names the new master
+  kSwitched,  // +switch-master, +failover-end, +failover-end-for-timeout
+  kAborted,   // -failover-abort-*: the old master stays
 };
 
 // Thread rule: construct and destroy from one thread; on_event runs on the listener's own
