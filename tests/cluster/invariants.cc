@@ -224,17 +224,6 @@ std::vector<std::string> Check(TestDatabase& db, TestRedis& redis, const Ledger&
 
   // I6.
   if (options.unread) {
-    size_t missed = 0;
-    // actual is right if it equals expected, or is below it by at most `may_miss` (messages
-    // whose increment the test knows Redis may have lost).
-    auto within = [&](int64_t actual, int64_t expected, int64_t may_miss) {
-      if (actual <= expected && actual >= expected - may_miss) {
-        missed += static_cast<size_t>(expected - actual);
-        return true;
-      }
-      return false;
-    };
-    auto may_miss = [&](const Row& row) { return options.unread_may_miss.count(row.content) > 0; };
     auto reads = ledger.reads();
     int udb = redis.db("unread");
     for (const auto& [c, list] : rows) {
@@ -246,12 +235,9 @@ std::vector<std::string> Check(TestDatabase& db, TestRedis& redis, const Ledger&
           uint64_t expected = std::count_if(list.begin(), list.end(), [&](const Row& row) {
             return row.from == s && row.msg_id > mark;
           });
-          const int64_t missable = std::count_if(list.begin(), list.end(), [&](const Row& row) {
-            return row.from == s && row.msg_id > mark && may_miss(row);
-          });
           RedisReply v = redis.Command(udb, "HGET", "unread_" + S(r), s);
           uint64_t actual = v.type == RedisReply::Type::kString ? std::stoull(v.str) : 0;
-          if (!within(static_cast<int64_t>(actual), static_cast<int64_t>(expected), missable)) {
+          if (actual != expected) {
             problems.push_back("I6: unread_" + S(r) + " field " + S(s) + " = " + S(actual) +
                                ", but " + S(expected) + " messages " + S(s) + " -> " + S(r) +
                                " are above the read mark " + S(mark));
@@ -273,14 +259,11 @@ std::vector<std::string> Check(TestDatabase& db, TestRedis& redis, const Ledger&
           }
           int64_t expected = std::count_if(list.begin(), list.end(),
                                            [&](const Row& row) { return row.msg_id > mark; });
-          const int64_t missable = std::count_if(list.begin(), list.end(), [&](const Row& row) {
-            return row.msg_id > mark && may_miss(row);
-          });
           RedisReply v =
               redis.Command(udb, "HGET", S(u) + "_" + S(gid) + "_im_user_group", "count");
           int64_t marker = v.type == RedisReply::Type::kString ? std::stoll(v.str) : 0;
           int64_t actual = std::max<int64_t>(0, count - marker);
-          if (!within(actual, expected, missable)) {
+          if (actual != expected) {
             problems.push_back("I6: group " + S(gid) + " member " + S(u) + " has unread " +
                                S(actual) + " (count " + S(count) + " - marker " + S(marker) +
                                "), but " + S(expected) + " messages are above its read point " +
@@ -288,9 +271,6 @@ std::vector<std::string> Check(TestDatabase& db, TestRedis& redis, const Ledger&
           }
         }
       }
-    }
-    if (options.unread_missed != nullptr) {
-      *options.unread_missed = missed;
     }
   }
   return problems;

@@ -41,7 +41,6 @@
 #include <cstdint>
 #include <map>
 #include <mutex>
-#include <set>
 #include <string>
 #include <tuple>
 #include <vector>
@@ -85,13 +84,6 @@ class Ledger {
 struct CheckOptions {
   bool unread = true;    // I6 (off while a test knows Redis lost data it has not repaired)
   bool sessions = true;  // the "relation without its session" check
-  // Contents of sends whose unread increment Redis may have lost after acknowledging it
-  // (a Sentinel failover: written to the old master after its replica was promoted). I6
-  // then allows a counter to be below its exact value by at most the number of such
-  // messages it covers -- never above it (nothing counted twice).
-  std::set<std::string> unread_may_miss;
-  // If set, receives the total by which counters were below their exact values.
-  size_t* unread_missed = nullptr;
 };
 
 // Every violation found now, one line each (empty: all invariants hold).
