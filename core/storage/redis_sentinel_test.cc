@@ -87,9 +87,13 @@ class RedisSentinelTest : public ::testing::Test {
  protected:
   void SetUp() override {
     signal(SIGPIPE, SIG_IGN);
-    master_ = PrivateRedis::Start();
+    // No 5 s wait (Redis 7's default) before the replica's first full sync.
+    PrivateRedis::Options master;
+    master.extra_config = "repl-diskless-sync-delay 0\n";
+    master_ = PrivateRedis::Start(master);
     PrivateRedis::Options replica;
-    replica.extra_config = "replicaof 127.0.0.1 " + std::to_string(master_->port()) + "\n";
+    replica.extra_config =
+        "replicaof 127.0.0.1 " + std::to_string(master_->port()) + "\nrepl-diskless-sync-delay 0\n";
     replica_ = PrivateRedis::Start(replica);
     ASSERT_TRUE(WaitFor(
         [&] {
