@@ -43,18 +43,18 @@ using RedisReplyPtr = std::unique_ptr<RedisReply>;
 // and replaced on a later call; one the server closed while idle is replaced before use.
 // Requires SIGPIPE to be ignored (hiredis writes with write(2)); dbproxyd's main does.
 //
-// With sentinels configured the pool follows the master (sentinel_resolver.h): it asks the
-// sentinels before the first connect, checks every new connection with ROLE, asks again
-// every sentinel_poll_ms (a background thread) and at once after a lost connection, a
-// refused connect, a ROLE that is not master, or a READONLY / MASTERDOWN / LOADING reply.
-// Every sentinel's failover events are also listened to (sentinel_events.h): from the moment
-// a sentinel starts a failover (+try-failover, a tick before it promotes a replica) until the pool
-// has switched (or the failover ended, at most kFenceMs) calls fail at once with DBP_E_UNAVAILABLE,
-// so that no write lands on the old master after its replica stopped following it (such writes
-// would be lost). When the master moves, idle connections to the old one are closed and busy ones
-// are closed when their call ends, so no call starts on the old master after the switch is seen. A
-// call that failed before anything of it ran (connect refused; every reply a READONLY / MASTERDOWN
-// / LOADING error) is retried once on the new master.
+// With sentinels configured the pool follows the master (sentinel_resolver.h; the code is in
+// redis_pool_sentinel.cc): it asks the sentinels before the first connect, checks every new
+// connection with ROLE, asks again every sentinel_poll_ms (a background thread) and at once
+// after a lost connection, a refused connect, a ROLE that is not master, a READONLY /
+// MASTERDOWN / LOADING reply, or a sentinel event. It listens to every sentinel's failover
+// events (sentinel_events.h): from +try-failover (two sentinel ticks before a replica is
+// promoted) until the pool has switched (or the failover was aborted; at most kFenceMs)
+// calls fail at once with DBP_E_UNAVAILABLE, so that no write lands on the old master after
+// its replica stopped following it (such writes would be lost). When the master moves, idle
+// connections to the old one are closed and busy ones are closed when their call ends. A call
+// that failed before anything of it ran (connect refused; every reply a READONLY /
+// MASTERDOWN / LOADING error) is retried once on the new master.
 class RedisPool {
  public:
   struct Stats {

@@ -144,6 +144,28 @@ Result<config::RedisAddress> SentinelResolver::Resolve(
                              failures + ")");
 }
 
+Status SentinelResolver::ProbeMaster(const config::RedisConfig& config,
+                                     const config::RedisAddress& server) {
+  ContextPtr probe(redisConnectWithTimeout(server.host.c_str(), server.port,
+                                           ToTimeval(config.connect_timeout_ms)));
+  if (probe == nullptr || probe->err != 0) {
+    return Status::Unavailable(probe == nullptr ? "cannot allocate a connection" : probe->errstr);
+  }
+  (void)redisSetTimeout(probe.get(), ToTimeval(config.command_timeout_ms));  // best effort
+  if (!config.password.empty()) {
+    std::vector<std::string> auth = {"AUTH"};
+    if (!config.username.empty()) {
+      auth.push_back(config.username);
+    }
+    auth.push_back(config.password);
+    ReplyPtr reply = Run(*probe, auth);
+    if (reply == nullptr || reply->type == REDIS_REPLY_ERROR) {
+      return Status::Unavailable("AUTH failed or was rejected");
+    }
+  }
+  return IsMaster(*probe);
+}
+
 Status SentinelResolver::IsMaster(redisContext& context) {
   ReplyPtr reply = Run(context, {"ROLE"});
   if (reply == nullptr) {

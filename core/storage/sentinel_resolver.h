@@ -43,6 +43,12 @@ class SentinelResolver {
   // error otherwise.
   [[nodiscard]] static Status IsMaster(redisContext& context);
 
+  // Connects to a data server as the pool would (connect_timeout_ms, command_timeout_ms,
+  // username/password) and asks IsMaster. Returns as IsMaster; DBP_E_UNAVAILABLE if it cannot
+  // connect.
+  [[nodiscard]] static Status ProbeMaster(const config::RedisConfig& config,
+                                          const config::RedisAddress& server);
+
   static std::string ToString(const config::RedisAddress& address);
 
   struct ContextFree {
