@@ -618,7 +618,10 @@ plugin::ReloadResult Server::ReloadFromFile(const std::string& force_module) {
     std::string out;
     for (const auto& [n, c] : m) {
       out += n + "=" + c.host + ":" + std::to_string(c.port) + "/" + std::to_string(c.db) + "/" +
-             std::to_string(c.pool_size) + ";";
+             std::to_string(c.pool_size) + "/" + c.master_name + ";";
+      for (const auto& s : c.sentinels) {
+        out += s.host + ":" + std::to_string(s.port) + ",";
+      }
     }
     return out;
   };
@@ -747,6 +750,7 @@ std::string Server::RenderMetrics() const {
       line("dbproxy_pool_errors_total", l, static_cast<double>(s.errors));
       line("dbproxy_pool_timeouts_total", l, static_cast<double>(s.timeouts));
     }
+    RenderRedisSentinelMetrics(out);
     out->append(
         "# HELP dbproxy_module_info Loaded modules (1 per module and generation).\n# TYPE "
         "dbproxy_module_info gauge\n");
@@ -762,6 +766,32 @@ std::string Server::RenderMetrics() const {
            static_cast<double>(m.in_flight));
     }
   });
+}
+
+// The Sentinel series, for instances that have sentinels configured.
+void Server::RenderRedisSentinelMetrics(std::string* out) const {
+  out->append(
+      "# HELP dbproxy_redis_master_switches_total Times the Redis master (found through "
+      "Sentinel) moved to another address.\n# TYPE dbproxy_redis_master_switches_total "
+      "counter\n"
+      "# HELP dbproxy_redis_master_resolve_failures_total Times no sentinel named a usable "
+      "master.\n# TYPE dbproxy_redis_master_resolve_failures_total counter\n"
+      "# HELP dbproxy_redis_master_info The Redis master in use (1 per instance and "
+      "address).\n# TYPE dbproxy_redis_master_info gauge\n");
+  for (const auto& [name, pool] : redis_) {
+    if (config_.redis.count(name) == 0 || config_.redis.at(name).sentinels.empty()) {
+      continue;
+    }
+    const auto s = pool->stats();
+    const std::string l = "instance=\"" + name + "\"";
+    out->append("dbproxy_redis_master_switches_total{" + l + "} " +
+                std::to_string(s.master_switches) + "\n");
+    out->append("dbproxy_redis_master_resolve_failures_total{" + l + "} " +
+                std::to_string(s.resolve_failures) + "\n");
+    if (!s.master.empty()) {
+      out->append("dbproxy_redis_master_info{" + l + ",address=\"" + s.master + "\"} 1\n");
+    }
+  }
 }
 
 }  // namespace dbproxy

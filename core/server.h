@@ -53,6 +53,8 @@ class Server : public net::ConnectionOwner {
   std::string StatusJson() const;
   std::string ModulesJson() const;
   std::string RenderMetrics() const;
+  // Appends the dbproxy_redis_master_* series (instances with sentinels only).
+  void RenderRedisSentinelMetrics(std::string* out) const;
   admin::Metrics& metrics() { return metrics_; }
   const config::Config& config() const { return config_; }
 

@@ -64,6 +64,12 @@ struct MysqlPoolConfig {
   std::optional<MysqlTlsConfig> tls;   // absent: plaintext, as the original
 };
 
+// One host:port of a Redis Sentinel.
+struct RedisAddress {
+  std::string host;
+  uint16_t port = 26379;
+};
+
 struct RedisConfig {
   std::string name;
   std::string host = "127.0.0.1";
@@ -77,6 +83,14 @@ struct RedisConfig {
   uint32_t connect_timeout_ms = 1000;
   uint32_t command_timeout_ms = 2000;
   uint32_t acquire_timeout_ms = 2000;
+  // Redis Sentinel: when sentinels is not empty, host and port are not used; the pool asks
+  // the sentinels for master_name's master (storage/sentinel_resolver.h) and follows it.
+  std::vector<RedisAddress> sentinels;
+  std::string master_name;
+  std::string sentinel_username;  // ACL user on the sentinels (with sentinel_password)
+  std::string sentinel_password;
+  uint32_t sentinel_timeout_ms = 300;  // connect and reply timeout per sentinel
+  uint32_t sentinel_poll_ms = 1000;    // how often the master address is checked
 };
 
 struct PluginsConfig {

@@ -347,6 +347,67 @@ Status ParseMysql(const Reader& r, const YAML::Node& n,
   return Status::Ok();
 }
 
+// redis.<name>.sentinels: a list of host:port, each bad entry reported at its own line.
+Status ParseSentinels(const Reader& r, const YAML::Node& node, const std::string& path,
+                      std::vector<RedisAddress>* out) {
+  if (!node.IsSequence() || node.size() == 0) {
+    return r.Error(node, path, "must be a non-empty list of host:port (the Sentinel addresses)");
+  }
+  out->clear();
+  for (const auto& item : node) {
+    uint64_t port = 0;
+    const std::string text = item.IsScalar() ? item.Scalar() : "";
+    const size_t colon = text.rfind(':');
+    if (!item.IsScalar() || colon == std::string::npos || colon == 0 ||
+        !Reader::ParseUnsigned(text.substr(colon + 1), &port) || port == 0 || port > 65535) {
+      return r.Error(item, path, "'" + text + "' is not host:port");
+    }
+    std::string host = text.substr(0, colon);
+    if (host.size() > 2 && host.front() == '[' && host.back() == ']') {
+      host = host.substr(1, host.size() - 2);
+    }
+    out->push_back(RedisAddress{host, static_cast<uint16_t>(port)});
+  }
+  return Status::Ok();
+}
+
+// The Sentinel keys of one instance, and how they combine with host and port.
+Status ParseRedisSentinel(const Reader& r, const YAML::Node& v, const std::string& p,
+                          RedisConfig* c) {
+  if (YAML::Node s = v["sentinels"]; s.IsDefined() && !s.IsNull()) {
+    RETURN_IF_ERROR(ParseSentinels(r, s, p + ".sentinels", &c->sentinels));
+  }
+  RETURN_IF_ERROR(r.String(v, p, "master_name", &c->master_name));
+  RETURN_IF_ERROR(r.String(v, p, "sentinel_username", &c->sentinel_username));
+  RETURN_IF_ERROR(r.String(v, p, "sentinel_password", &c->sentinel_password));
+  RETURN_IF_ERROR(r.Unsigned(v, p, "sentinel_timeout_ms", &c->sentinel_timeout_ms, 1));
+  RETURN_IF_ERROR(r.Unsigned(v, p, "sentinel_poll_ms", &c->sentinel_poll_ms, 50));
+  if (c->sentinels.empty()) {
+    for (const char* key : {"master_name", "sentinel_username", "sentinel_password",
+                            "sentinel_timeout_ms", "sentinel_poll_ms"}) {
+      if (v[key].IsDefined()) {
+        return r.Error(v[key], p + "." + key, "needs sentinels (a list of host:port)");
+      }
+    }
+    return Status::Ok();
+  }
+  if (c->master_name.empty()) {
+    return r.Error(v["sentinels"], p + ".master_name",
+                   "sentinels need master_name (the name the sentinels monitor)");
+  }
+  for (const char* key : {"host", "port"}) {
+    if (v[key].IsDefined()) {
+      return r.Error(v[key], p + "." + key,
+                     "cannot be used with sentinels: the sentinels name the master");
+    }
+  }
+  if (!c->sentinel_username.empty() && c->sentinel_password.empty()) {
+    return r.Error(v["sentinel_username"], p + ".sentinel_username",
+                   "a Sentinel ACL user needs sentinel_password");
+  }
+  return Status::Ok();
+}
+
 Status ParseRedis(const Reader& r, const YAML::Node& n, std::map<std::string, RedisConfig>* out) {
   if (!n.IsMap()) {
     return r.Error(n, "redis", "must be a mapping of instance name to settings");
@@ -357,10 +418,11 @@ Status ParseRedis(const Reader& r, const YAML::Node& n, std::map<std::string, Re
     c.name = kv.first.as<std::string>();
     const std::string p = "redis." + c.name;
     const YAML::Node& v = kv.second;
-    RETURN_IF_ERROR(
-        r.CheckKeys(v, p,
-                    {"host", "port", "db", "username", "password", "pool_size",
-                     "connect_timeout_ms", "command_timeout_ms", "acquire_timeout_ms"}));
+    RETURN_IF_ERROR(r.CheckKeys(
+        v, p,
+        {"host", "port", "db", "username", "password", "pool_size", "connect_timeout_ms",
+         "command_timeout_ms", "acquire_timeout_ms", "sentinels", "master_name",
+         "sentinel_username", "sentinel_password", "sentinel_timeout_ms", "sentinel_poll_ms"}));
     RETURN_IF_ERROR(r.String(v, p, "host", &c.host));
     RETURN_IF_ERROR(r.Unsigned(v, p, "port", &c.port, 1));
     RETURN_IF_ERROR(r.Unsigned(v, p, "db", &c.db));
@@ -373,6 +435,7 @@ Status ParseRedis(const Reader& r, const YAML::Node& n, std::map<std::string, Re
     RETURN_IF_ERROR(r.Unsigned(v, p, "connect_timeout_ms", &c.connect_timeout_ms, 1));
     RETURN_IF_ERROR(r.Unsigned(v, p, "command_timeout_ms", &c.command_timeout_ms, 1));
     RETURN_IF_ERROR(r.Unsigned(v, p, "acquire_timeout_ms", &c.acquire_timeout_ms, 1));
+    RETURN_IF_ERROR(ParseRedisSentinel(r, v, p, &c));
     (*out)[c.name] = c;
   }
   return Status::Ok();

@@ -269,6 +269,44 @@ TEST_F(MysqlTlsConfigTest, BadTypesAndHalfAClientCertificateAreErrors) {
   ASSERT_FALSE(scalar.ok());
   EXPECT_NE(std::string::npos, scalar.status().message().find("d.yaml:3: mysql.m.tls: must be"))
       << scalar.status().message();
+
+TEST(YamlLoader, RedisSentinelsNeedAMasterNameAndExcludeHost) {
+  auto ok = LoadConfigText(
+      "redis:\n  unread:\n    sentinels: [\"127.0.0.1:26379\", \"[::1]:26380\"]\n"
+      "    master_name: im\n    sentinel_password: pw\n    db: 1\n",
+      "d.yaml");
+  ASSERT_TRUE(ok.ok()) << ok.status().ToString();
+  const RedisConfig& c = ok->redis.at("unread");
+  ASSERT_EQ(2u, c.sentinels.size());
+  EXPECT_EQ("127.0.0.1", c.sentinels[0].host);
+  EXPECT_EQ(26379, c.sentinels[0].port);
+  EXPECT_EQ("::1", c.sentinels[1].host);
+  EXPECT_EQ("im", c.master_name);
+  EXPECT_EQ("pw", c.sentinel_password);
+
+  const std::pair<const char*, const char*> kBad[] = {
+      {"redis:\n  unread:\n    sentinels: [\"127.0.0.1:26379\"]\n",
+       "d.yaml:3: redis.unread.master_name: sentinels need master_name"},
+      {"redis:\n  unread:\n    master_name: im\n",
+       "d.yaml:3: redis.unread.master_name: needs sentinels"},
+      {"redis:\n  unread:\n    master_name: im\n    sentinels:\n      - 127.0.0.1:1\n"
+       "      - nowhere\n",
+       "d.yaml:6: redis.unread.sentinels: 'nowhere' is not host:port"},
+      {"redis:\n  unread:\n    sentinels: []\n    master_name: im\n",
+       "d.yaml:3: redis.unread.sentinels: must be a non-empty list"},
+      {"redis:\n  unread:\n    master_name: im\n    sentinels: [\"h:1\"]\n    port: 6379\n",
+       "d.yaml:5: redis.unread.port: cannot be used with sentinels"},
+      {"redis:\n  unread:\n    master_name: im\n    sentinels: [\"h:1\"]\n"
+       "    sentinel_username: u\n",
+       "d.yaml:5: redis.unread.sentinel_username: a Sentinel ACL user needs"},
+      {"redis:\n  unread:\n    sentinel: [\"h:1\"]\n", "did you mean 'sentinels'?"},
+  };
+  for (const auto& [text, expected] : kBad) {
+    auto bad = LoadConfigText(text, "d.yaml");
+    ASSERT_FALSE(bad.ok()) << text;
+    EXPECT_NE(std::string::npos, bad.status().message().find(expected))
+        << bad.status().message() << "\nexpected: " << expected;
+  }
 }
 
 }  // namespace

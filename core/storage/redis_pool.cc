@@ -6,9 +6,12 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <string_view>
+#include <tuple>
 #include <utility>
 
 #include "core/base/log.h"
+#include "core/storage/sentinel_resolver.h"
 
 namespace dbproxy::storage {
 namespace {
@@ -78,7 +81,19 @@ Result<std::unique_ptr<RedisPool>> RedisPool::Create(const config::RedisConfig& 
   if (config.pool_size == 0) {
     return Status(DBP_E_CONFIG, "redis instance '" + config.name + "': pool_size must be > 0");
   }
-  return std::unique_ptr<RedisPool>(new RedisPool(config));
+  if (!config.sentinels.empty() && config.master_name.empty()) {
+    return Status(DBP_E_CONFIG, "redis instance '" + config.name + "': sentinels need master_name");
+  }
+  std::unique_ptr<RedisPool> pool(new RedisPool(config));
+  if (!config.sentinels.empty()) {
+    pool->resolver_ = std::make_unique<SentinelResolver>(config);
+    pool->watcher_ = std::thread([p = pool.get()] { p->Watch(); });
+    pool->events_ = std::make_unique<SentinelEventListener>(
+        config, [p = pool.get()](SentinelEvent event, const std::string& text) {
+          p->OnSentinelEvent(event, text);
+        });
+  }
+  return pool;
 }
 
 RedisPool::RedisPool(const config::RedisConfig& config) : config_(config) {}
@@ -90,6 +105,18 @@ RedisPool::~RedisPool() {
     log::Get("storage.redis")
         ->error("instance {}: destroyed while {} calls are running", name(), open_);
   }
+}
+
+bool RedisPool::IsFailoverError(const RedisReply& reply) {
+  if (reply.type != DBP_REDIS_ERROR) {
+    return false;
+  }
+  for (std::string_view code : {"READONLY", "MASTERDOWN", "LOADING"}) {
+    if (reply.str.compare(0, code.size(), code) == 0) {
+      return true;
+    }
+  }
+  return false;
 }
 
 Status RedisPool::IoFailure(const redisContext& context, int saved_errno, const char* what) {
@@ -104,15 +131,24 @@ Status RedisPool::IoFailure(const redisContext& context, int saved_errno, const 
   return timed_out ? Status::Timeout(std::move(message)) : Status::Unavailable(std::move(message));
 }
 
-Result<RedisPool::ContextPtr> RedisPool::Connect() {
-  const std::string where = config_.host + ":" + std::to_string(config_.port);
+Result<RedisPool::Conn> RedisPool::Connect() {
+  config::RedisAddress target{config_.host, config_.port};
+  uint64_t epoch = 0;
+  if (resolver_ != nullptr) {
+    auto resolved = Target();
+    if (!resolved.ok()) {
+      return resolved.status();
+    }
+    std::tie(target, epoch) = std::move(resolved).value();
+  }
+  const std::string where = SentinelResolver::ToString(target);
   if (SteadyNowMs() < connect_blocked_until_ms_.load(std::memory_order_relaxed)) {
     return Status::Unavailable("redis '" + name() + "' at " + where +
                                " is down (last connect failed less than " +
                                std::to_string(kConnectRetryDelayMs) + " ms ago)");
   }
   std::string failure;
-  ContextPtr context(redisConnectWithTimeout(config_.host.c_str(), config_.port,
+  ContextPtr context(redisConnectWithTimeout(target.host.c_str(), target.port,
                                              ToTimeval(config_.connect_timeout_ms)));
   if (context == nullptr) {
     failure = "cannot allocate a connection";
@@ -153,12 +189,21 @@ Result<RedisPool::ContextPtr> RedisPool::Connect() {
         break;
       }
     }
+    // The sentinels' answer may be a moment old: never write to a server that is not master.
+    if (failure.empty() && resolver_ != nullptr) {
+      if (Status role = SentinelResolver::IsMaster(*context); !role.ok()) {
+        failure = role.message();
+      }
+    }
   }
 
   if (!failure.empty()) {
     errors_.fetch_add(1, std::memory_order_relaxed);
     connect_blocked_until_ms_.store(SteadyNowMs() + kConnectRetryDelayMs,
                                     std::memory_order_relaxed);
+    if (resolver_ != nullptr) {
+      MarkStale(epoch, "connect to the master failed");
+    }
     // One warning per outage, not one per attempt.
     const bool was_down = server_down_.exchange(true, std::memory_order_relaxed);
     log::Get("storage.redis")
@@ -169,10 +214,10 @@ Result<RedisPool::ContextPtr> RedisPool::Connect() {
   if (server_down_.exchange(false, std::memory_order_relaxed)) {
     log::Get("storage.redis")->info("instance {}: connected to {} again", name(), where);
   }
-  return context;
+  return Conn{std::move(context), epoch, false};
 }
 
-Result<RedisPool::ContextPtr> RedisPool::Acquire() {
+Result<RedisPool::Conn> RedisPool::Acquire() {
   const auto deadline =
       std::chrono::steady_clock::now() + std::chrono::milliseconds(config_.acquire_timeout_ms);
   std::unique_lock<std::mutex> lock(mu_);
@@ -181,7 +226,11 @@ Result<RedisPool::ContextPtr> RedisPool::Acquire() {
     if (closed_) {
       return Status::Unavailable("redis '" + name() + "' is closed");
     }
-    ContextPtr reused;
+    if (fenced_until_ms_ != 0 && SteadyNowMs() < fenced_until_ms_) {
+      return Status::Unavailable("redis '" + name() + "': master '" + config_.master_name +
+                                 "' is failing over");
+    }
+    Conn reused;
     if (!idle_.empty()) {
       reused = std::move(idle_.back());  // most recently used first
       idle_.pop_back();
@@ -206,11 +255,15 @@ Result<RedisPool::ContextPtr> RedisPool::Acquire() {
     // This call now owns a slot; connecting (or probing) happens without the lock.
     in_use_.fetch_add(1, std::memory_order_relaxed);
     lock.unlock();
-    if (reused != nullptr && !PeerClosedWhileIdle(reused->fd)) {
+    if (reused.context != nullptr && !PeerClosedWhileIdle(reused.context->fd)) {
       return reused;
     }
-    reused.reset();  // closed by the server while idle (timeout, CLIENT KILL, restart)
-    Result<ContextPtr> fresh = Connect();
+    if (reused.context != nullptr && resolver_ != nullptr) {
+      // Closed while idle: a restart, a timeout, or a sentinel demoting the server.
+      MarkStale(reused.epoch, "an idle connection was closed by the server");
+    }
+    reused.context.reset();  // closed by the server while idle (timeout, CLIENT KILL, restart)
+    Result<Conn> fresh = Connect();
     if (fresh.ok()) {
       return fresh;
     }
@@ -224,17 +277,19 @@ Result<RedisPool::ContextPtr> RedisPool::Acquire() {
   }
 }
 
-void RedisPool::Release(ContextPtr context) {
-  ContextPtr doomed;
+void RedisPool::Release(Conn conn) {
+  Conn doomed;
   {
     std::lock_guard<std::mutex> lock(mu_);
     in_use_.fetch_sub(1, std::memory_order_relaxed);
-    if (context != nullptr && context->err == 0 && !closed_) {
-      idle_.push_back(std::move(context));
+    // A connection of an older epoch talks to a former master: never reuse it.
+    if (conn.context != nullptr && conn.context->err == 0 && !conn.failed && !closed_ &&
+        (resolver_ == nullptr || conn.epoch == epoch_)) {
+      idle_.push_back(std::move(conn));
     } else {
       --open_;
       size_.fetch_sub(1, std::memory_order_relaxed);
-      doomed = std::move(context);
+      doomed = std::move(conn);
     }
   }
   released_.notify_one();
@@ -245,25 +300,52 @@ Result<RedisReplyPtr> RedisPool::Command(int argc, const char* const* argv, cons
   if (argc < 1 || argv == nullptr || argvlen == nullptr) {
     return Status::Invalid("redis command needs at least one argument");
   }
-  Result<ContextPtr> acquired = Acquire();
+  uint64_t epoch = 0;
+  if (resolver_ != nullptr) {
+    std::lock_guard<std::mutex> lock(mu_);
+    epoch = epoch_;
+  }
+  Ran ran = Ran::kSomething;
+  Result<RedisReplyPtr> result = CommandOnce(argc, argv, argvlen, &ran);
+  if (ran == Ran::kNothing && RetryOnNewMaster(epoch)) {
+    result = CommandOnce(argc, argv, argvlen, &ran);
+  }
+  return result;
+}
+
+Result<RedisReplyPtr> RedisPool::CommandOnce(int argc, const char* const* argv,
+                                             const size_t* argvlen, Ran* ran) {
+  *ran = Ran::kSomething;
+  Result<Conn> acquired = Acquire();
   if (!acquired.ok()) {
+    if (acquired.status().code() == DBP_E_UNAVAILABLE) {
+      *ran = Ran::kNothing;  // nothing was sent
+    }
     return acquired.status();
   }
-  ContextPtr context = std::move(acquired).value();
+  Conn conn = std::move(acquired).value();
   // hiredis only reads argv; its prototype predates const-correct pointer arrays.
-  void* raw = redisCommandArgv(context.get(), argc, const_cast<const char**>(argv), argvlen);
+  void* raw = redisCommandArgv(conn.context.get(), argc, const_cast<const char**>(argv), argvlen);
   const int saved_errno = errno;
   if (raw == nullptr) {
     const std::string what(argv[0], std::min<size_t>(argvlen[0], 32));
-    Status failed = IoFailure(*context, saved_errno, what.c_str());
-    context.reset();  // its stream position is unknown: never reuse it
-    Release(std::move(context));
+    Status failed = IoFailure(*conn.context, saved_errno, what.c_str());
+    if (resolver_ != nullptr) {
+      MarkStale(conn.epoch, "a connection to the master was lost");
+    }
+    conn.context.reset();  // its stream position is unknown: never reuse it
+    Release(std::move(conn));
     return failed;
   }
   auto* reply = static_cast<redisReply*>(raw);
   RedisReplyPtr copy = CopyReply(*reply);
   freeReplyObject(reply);
-  Release(std::move(context));
+  if (resolver_ != nullptr && IsFailoverError(*copy)) {
+    *ran = Ran::kNothing;  // the server refused it
+    conn.failed = true;
+    MarkStale(conn.epoch, "the master answered READONLY, MASTERDOWN or LOADING");
+  }
+  Release(std::move(conn));
   return copy;
 }
 
@@ -273,16 +355,38 @@ Result<RedisReplyPtr> RedisPool::Pipeline(const std::vector<std::vector<std::str
       return Status::Invalid("redis pipeline holds an empty command");
     }
   }
-  auto replies = std::make_unique<RedisReply>();
-  replies->type = DBP_REDIS_ARRAY;
   if (cmds.empty()) {
+    auto replies = std::make_unique<RedisReply>();
+    replies->type = DBP_REDIS_ARRAY;
     return replies;
   }
-  Result<ContextPtr> acquired = Acquire();
+  uint64_t epoch = 0;
+  if (resolver_ != nullptr) {
+    std::lock_guard<std::mutex> lock(mu_);
+    epoch = epoch_;
+  }
+  Ran ran = Ran::kSomething;
+  Result<RedisReplyPtr> result = PipelineOnce(cmds, &ran);
+  if (ran == Ran::kNothing && RetryOnNewMaster(epoch)) {
+    result = PipelineOnce(cmds, &ran);
+  }
+  return result;
+}
+
+Result<RedisReplyPtr> RedisPool::PipelineOnce(const std::vector<std::vector<std::string>>& cmds,
+                                              Ran* ran) {
+  *ran = Ran::kSomething;
+  auto replies = std::make_unique<RedisReply>();
+  replies->type = DBP_REDIS_ARRAY;
+  Result<Conn> acquired = Acquire();
   if (!acquired.ok()) {
+    if (acquired.status().code() == DBP_E_UNAVAILABLE) {
+      *ran = Ran::kNothing;  // nothing was sent
+    }
     return acquired.status();
   }
-  ContextPtr context = std::move(acquired).value();
+  Conn conn = std::move(acquired).value();
+  redisContext* context = conn.context.get();
 
   // Appending only fills hiredis' output buffer; the first redisGetReply writes it all.
   std::vector<const char*> argv;
@@ -294,28 +398,39 @@ Result<RedisReplyPtr> RedisPool::Pipeline(const std::vector<std::vector<std::str
       argv.push_back(arg.data());
       argvlen.push_back(arg.size());
     }
-    if (redisAppendCommandArgv(context.get(), static_cast<int>(argv.size()), argv.data(),
+    if (redisAppendCommandArgv(context, static_cast<int>(argv.size()), argv.data(),
                                argvlen.data()) != REDIS_OK) {
       Status failed = IoFailure(*context, errno, "pipeline");
-      context.reset();  // a half-filled output buffer must never be sent
-      Release(std::move(context));
+      conn.context.reset();  // a half-filled output buffer must never be sent
+      Release(std::move(conn));
       return failed;
     }
   }
   replies->elements.reserve(cmds.size());
+  size_t refused = 0;  // READONLY / MASTERDOWN / LOADING replies
   for (size_t i = 0; i < cmds.size(); ++i) {
     void* raw = nullptr;
-    if (redisGetReply(context.get(), &raw) != REDIS_OK || raw == nullptr) {
+    if (redisGetReply(context, &raw) != REDIS_OK || raw == nullptr) {
       Status failed = IoFailure(*context, errno, "pipeline");
-      context.reset();  // later replies may still arrive: never reuse it
-      Release(std::move(context));
+      if (resolver_ != nullptr) {
+        MarkStale(conn.epoch, "a connection to the master was lost");
+      }
+      conn.context.reset();  // later replies may still arrive: never reuse it
+      Release(std::move(conn));
       return failed;
     }
     auto* reply = static_cast<redisReply*>(raw);
     replies->elements.push_back(CopyReply(*reply));
     freeReplyObject(reply);
+    refused += IsFailoverError(*replies->elements.back()) ? 1 : 0;
   }
-  Release(std::move(context));
+  if (resolver_ != nullptr && refused > 0) {
+    conn.failed = true;
+    MarkStale(conn.epoch, "the master answered READONLY, MASTERDOWN or LOADING");
+    // Only when every command was refused is it certain that none of them ran.
+    *ran = refused == cmds.size() ? Ran::kNothing : Ran::kSomething;
+  }
+  Release(std::move(conn));
   return replies;
 }
 
@@ -326,11 +441,17 @@ RedisPool::Stats RedisPool::stats() const {
   stats.waits = waits_.load(std::memory_order_relaxed);
   stats.timeouts = timeouts_.load(std::memory_order_relaxed);
   stats.errors = errors_.load(std::memory_order_relaxed);
+  stats.master_switches = master_switches_.load(std::memory_order_relaxed);
+  stats.resolve_failures = resolve_failures_.load(std::memory_order_relaxed);
+  std::lock_guard<std::mutex> lock(mu_);
+  if (master_) {
+    stats.master = SentinelResolver::ToString(*master_);
+  }
   return stats;
 }
 
 void RedisPool::Close() {
-  std::vector<ContextPtr> doomed;
+  std::vector<Conn> doomed;
   {
     std::lock_guard<std::mutex> lock(mu_);
     closed_ = true;
@@ -340,6 +461,11 @@ void RedisPool::Close() {
     idle_.clear();
   }
   released_.notify_all();  // waiters see closed_ and give up
+  watch_wake_.notify_all();
+  events_.reset();  // joins the listener, which may call OnSentinelEvent until then
+  if (watcher_.joinable() && watcher_.get_id() != std::this_thread::get_id()) {
+    watcher_.join();
+  }
 }
 
 }  // namespace dbproxy::storage

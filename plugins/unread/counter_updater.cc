@@ -1,5 +1,6 @@
 #include "plugins/unread/counter_updater.h"
 
+#include <string_view>
 #include <vector>
 
 #include "plugins/common/events.h"
@@ -42,8 +43,33 @@ void CounterUpdater::OnMessageStored(std::string_view data) {
     }
     host_.Warn("unread repair queue not written: ", queued.message());
   }
+  // A command the server refused because it is no longer (or not yet) the master did not
+  // run: it is as safe to replay as a batch that never reached Redis (a Sentinel failover;
+  // the pool re-resolves the master, and retries itself when the whole batch was refused).
+  std::vector<UnreadCounters::Increment> refused;
+  std::vector<bool> queued(results.size(), false);
   for (size_t i = 0; i < results.size(); ++i) {
-    if (!results[i].ok()) {
+    const std::string_view why = results[i].ok() ? std::string_view() : results[i].message();
+    for (std::string_view code : {"READONLY", "MASTERDOWN", "LOADING"}) {
+      if (why.find(code) != std::string_view::npos) {
+        refused.push_back(increments[i]);
+        queued[i] = true;
+        break;
+      }
+    }
+  }
+  if (!refused.empty()) {
+    if (sdk::Status q = repair_.Enqueue(refused); q.ok()) {
+      host_.Warn("Redis refused ", refused.size(),
+                 " unread increments (not the master: a failover); queued for repair");
+      host_.Count("counter_repairs_queued", static_cast<int64_t>(refused.size()));
+    } else {
+      host_.Warn("unread repair queue not written: ", q.message());
+      queued.assign(results.size(), false);
+    }
+  }
+  for (size_t i = 0; i < results.size(); ++i) {
+    if (!results[i].ok() && !queued[i]) {
       const events::MessageStored& e = *counted[i];
       host_.Warn("unread counter not updated: type=", e.session_type, " from=", e.from_user_id,
                  " to=", e.to_id, " msg_id=", e.msg_id, ": ", results[i].message());

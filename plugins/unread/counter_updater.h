@@ -16,8 +16,9 @@ namespace dbproxy::plugins::unread {
 // A payload that is not a whole number of valid records is rejected as a whole (counted in
 // event_errors); a record of an unknown session type is skipped alone (event_errors). When
 // the Redis round trip fails (Redis down), the batch's increments go to the repair queue
-// (repair_queue.h) and are counted once Redis answers; only if that queue cannot be written
-// either, or a single command fails (a key of the wrong type), is a record logged and
+// (repair_queue.h) and are counted once Redis answers; so do single increments refused with
+// READONLY / MASTERDOWN / LOADING (not run: the master is moving); only if that queue cannot be
+// written either, or a single command fails (a key of the wrong type), is a record logged and
 // counted as lost (counter_errors). The messages themselves are already stored.
 // Thread: any worker, concurrently.
 class CounterUpdater {

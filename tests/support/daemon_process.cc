@@ -193,9 +193,14 @@ void DaemonProcess::WriteConfig(const Options& options) {
   yaml << "redis:\n";
   for (size_t i = 0; i < TestRedis::kInstances.size(); ++i) {
     auto port = options.redis_ports.find(std::string(TestRedis::kInstances[i]));
-    yaml << "  " << TestRedis::kInstances[i] << ": { host: " << Quote(env.redis_host)
-         << ", port: " << (port == options.redis_ports.end() ? env.redis_port : port->second)
-         << ", db: " << target_.redis_dbs[i] << " }\n";
+    yaml << "  " << TestRedis::kInstances[i] << ": { ";
+    if (!options.redis_via_sentinel.empty()) {
+      yaml << options.redis_via_sentinel;
+    } else {
+      yaml << "host: " << Quote(env.redis_host)
+           << ", port: " << (port == options.redis_ports.end() ? env.redis_port : port->second);
+    }
+    yaml << ", db: " << target_.redis_dbs[i] << " }\n";
   }
   yaml << "plugins:\n"
        << "  directory: " << Quote(options.plugin_dir) << "\n"

@@ -46,6 +46,10 @@ struct DaemonOptions {
   // Per-instance Redis port, keyed by instance name ("unread"), e.g. a TcpProxy in front of
   // the test Redis. Instances not named use the test Redis directly.
   std::map<std::string, uint16_t> redis_ports;
+  // If set, every Redis instance is found through Sentinel: these flow-mapping entries
+  // replace host and port, e.g. "sentinels: [\"127.0.0.1:26379\"], master_name: m" (db stays
+  // the TestRedis block's).
+  std::string redis_via_sentinel;
   std::string plugin_dir = DBPROXY_PLUGIN_DIR;
   int ready_timeout_ms = 20000;
 };

@@ -221,6 +221,11 @@ void TestRedis::Reconnect() {
   selected_db_ = 0;
 }
 
+void TestRedis::Reconnect(uint16_t port) {
+  env_.redis_port = port;
+  Reconnect();
+}
+
 int TestRedis::db(std::string_view instance) const {
   for (size_t i = 0; i < kInstances.size(); ++i) {
     if (kInstances[i] == instance) {

@@ -57,6 +57,8 @@ class TestRedis {
   // Closes the connection and opens a new one to the same server (same block), e.g. after
   // the test restarted its private Redis. Fails the test (and throws) if it does not answer.
   void Reconnect();
+  // The same on another port of the same data, e.g. the replica a failover promoted.
+  void Reconnect(uint16_t port);
 
   ~TestRedis();
   TestRedis(const TestRedis&) = delete;
