@@ -355,6 +355,41 @@ Status TouchGroups(MysqlConn& conn, const std::vector<uint32_t>& group_ids, uint
   });
 }
 
+Status EnsureEpochTable(MysqlConn& conn) {
+  Status s = conn.Execute(
+                     "CREATE TABLE IF NOT EXISTS dbproxy_msgid_epoch ("
+                     "id TINYINT UNSIGNED NOT NULL PRIMARY KEY, "
+                     "epoch BIGINT UNSIGNED NOT NULL) ENGINE=InnoDB "
+                     "COMMENT 'dbproxy: bumped when msgId counters in Redis may lag MySQL'")
+                 .status();
+  if (!s.ok()) {
+    return s;
+  }
+  return conn.Execute("INSERT IGNORE INTO dbproxy_msgid_epoch (id, epoch) VALUES (1, 0)").status();
+}
+
+Result<uint64_t> ReadEpoch(MysqlConn& conn) {
+  auto r = conn.Execute("SELECT epoch FROM dbproxy_msgid_epoch WHERE id = 1");
+  if (!r.ok()) {
+    return r.status();
+  }
+  if (r->rows() != 1) {
+    return Status(DBP_E_INTERNAL, "dbproxy_msgid_epoch has no row 1");
+  }
+  return r->Uint(0, 0);
+}
+
+Status BumpEpoch(MysqlConn& conn) {
+  auto r = conn.Execute("UPDATE dbproxy_msgid_epoch SET epoch = epoch + 1 WHERE id = 1");
+  if (!r.ok()) {
+    return r.status();
+  }
+  if (r->affected() != 1) {
+    return Status(DBP_E_INTERNAL, "dbproxy_msgid_epoch has no row 1");
+  }
+  return Status();
+}
+
 Result<bool> MessageStored(MysqlConn& conn, bool group, uint32_t conversation_id, uint32_t msg_id) {
   const std::string sql = group ? StrCat("SELECT 1 FROM ", keys::GroupMessageTable(conversation_id),
                                          " WHERE groupId = ? AND msgId = ? LIMIT 1")

@@ -99,6 +99,15 @@ sdk::Status InsertGroupMessages(sdk::MysqlConn& conn, const std::vector<GroupMes
 // IMGroup.lastChated = now for the groups. REQUIRES: !group_ids.empty().
 sdk::Status TouchGroups(sdk::MysqlConn& conn, const std::vector<uint32_t>& group_ids, uint32_t now);
 
+// The msgId epoch (table dbproxy_msgid_epoch, one row, created here if missing): a number
+// every dbproxyd bumps, in the transaction of its messages, when it could not raise their
+// Redis counters, so that no process trusts those counters any more (known_counters.h).
+// EnsureEpochTable runs outside any transaction (CREATE TABLE commits); ReadEpoch and
+// BumpEpoch inside the message transaction, after the conversations are locked.
+sdk::Status EnsureEpochTable(sdk::MysqlConn& conn);
+sdk::Result<uint64_t> ReadEpoch(sdk::MysqlConn& conn);
+sdk::Status BumpEpoch(sdk::MysqlConn& conn);
+
 // Whether the message with this msgId is stored in the conversation (relation or group).
 // Used after a COMMIT whose answer was lost, to learn whether it took effect.
 sdk::Result<bool> MessageStored(sdk::MysqlConn& conn, bool group, uint32_t conversation_id,
