@@ -198,9 +198,10 @@ Result<std::map<Pair, RelationRow>> LockRelations(MysqlConn& conn, const std::ve
   Status s = ForEachChunk(pairs.size(), [&](size_t at, size_t count) {
     std::vector<Param> params;
     const std::string filter = PairFilter(pairs, at, count, &params);
-    auto r = conn.ExecuteSpan(StrCat("SELECT id, smallId, bigId, status FROM IMRelationShip WHERE ",
-                                     filter, " FOR UPDATE"),
-                              params.data(), params.size());
+    auto r = conn.ExecuteSpan(
+        StrCat(sql::kNoIndexDives, "SELECT id, smallId, bigId, status FROM IMRelationShip WHERE ",
+               filter, " FOR UPDATE"),
+        params.data(), params.size());
     if (!r.ok()) {
       return r.status();
     }
@@ -289,7 +290,7 @@ Status InsertMessages(MysqlConn& conn, const std::vector<SingleMessageRow>& rows
     by_shard[row.relate_id % keys::kShards].push_back(&row);
   }
   for (const auto& [shard, shard_rows] : by_shard) {
-    Status s = ForEachRowBatch(shard_rows.size(), [&](size_t at, size_t count) {
+    Status s = ForEachChunk(shard_rows.size(), [&](size_t at, size_t count) {
       std::string sql = StrCat(
           "INSERT INTO ", keys::MessageTable(shard),
           " (relateId, fromId, toId, msgId, content, type, status, created, updated) VALUES ");
@@ -318,7 +319,7 @@ Status InsertGroupMessages(MysqlConn& conn, const std::vector<GroupMessageRow>& 
     by_shard[row.group_id % keys::kShards].push_back(&row);
   }
   for (const auto& [shard, shard_rows] : by_shard) {
-    Status s = ForEachRowBatch(shard_rows.size(), [&](size_t at, size_t count) {
+    Status s = ForEachChunk(shard_rows.size(), [&](size_t at, size_t count) {
       std::string sql =
           StrCat("INSERT INTO ", keys::GroupMessageTable(shard),
                  " (groupId, userId, msgId, content, type, status, created, updated) VALUES ");
@@ -353,41 +354,6 @@ Status TouchGroups(MysqlConn& conn, const std::vector<uint32_t>& group_ids, uint
             params.data(), params.size())
         .status();
   });
-}
-
-Status EnsureEpochTable(MysqlConn& conn) {
-  Status s = conn.Execute(
-                     "CREATE TABLE IF NOT EXISTS dbproxy_msgid_epoch ("
-                     "id TINYINT UNSIGNED NOT NULL PRIMARY KEY, "
-                     "epoch BIGINT UNSIGNED NOT NULL) ENGINE=InnoDB "
-                     "COMMENT 'dbproxy: bumped when msgId counters in Redis may lag MySQL'")
-                 .status();
-  if (!s.ok()) {
-    return s;
-  }
-  return conn.Execute("INSERT IGNORE INTO dbproxy_msgid_epoch (id, epoch) VALUES (1, 0)").status();
-}
-
-Result<uint64_t> ReadEpoch(MysqlConn& conn) {
-  auto r = conn.Execute("SELECT epoch FROM dbproxy_msgid_epoch WHERE id = 1");
-  if (!r.ok()) {
-    return r.status();
-  }
-  if (r->rows() != 1) {
-    return Status(DBP_E_INTERNAL, "dbproxy_msgid_epoch has no row 1");
-  }
-  return r->Uint(0, 0);
-}
-
-Status BumpEpoch(MysqlConn& conn) {
-  auto r = conn.Execute("UPDATE dbproxy_msgid_epoch SET epoch = epoch + 1 WHERE id = 1");
-  if (!r.ok()) {
-    return r.status();
-  }
-  if (r->affected() != 1) {
-    return Status(DBP_E_INTERNAL, "dbproxy_msgid_epoch has no row 1");
-  }
-  return Status();
 }
 
 Result<bool> MessageStored(MysqlConn& conn, bool group, uint32_t conversation_id, uint32_t msg_id) {

@@ -3,9 +3,13 @@
 // The write statements of the message module, each serving a whole batch of messages in one
 // round trip (or a few: lists are cut into chunks of kChunk). Values are always bound
 // parameters; the only text pasted into a statement is a shard table name from
-// plugins/common/key_format.h. Variable-length lists are padded to a power of two and
-// multi-row INSERTs are cut into power-of-two chunks (plugins/common/sql_in_list.h), so each
-// statement comes in a few shapes that the connection's prepared-statement cache keeps.
+// plugins/common/key_format.h. Variable-length lists are padded to a power of two
+// (plugins/common/sql_in_list.h), so each such statement comes in a few shapes that the
+// connection's prepared-statement cache keeps. Message INSERTs are one statement per shard
+// and kChunk rows, of the exact row count: a batch's rows spread over 8 shards, and
+// power-of-two pieces cost 2-3 statements per shard where one does (each row count is one
+// more prepared shape; batch sizes vary little under load). Relation INSERTs (first contact,
+// rarer) keep power-of-two pieces.
 //
 // Everything here runs inside the transaction of message_writer.cc on a teamtalk_master
 // connection, and never acquires another connection. Thread: the thread holding conn.
@@ -98,15 +102,6 @@ sdk::Status InsertGroupMessages(sdk::MysqlConn& conn, const std::vector<GroupMes
 
 // IMGroup.lastChated = now for the groups. REQUIRES: !group_ids.empty().
 sdk::Status TouchGroups(sdk::MysqlConn& conn, const std::vector<uint32_t>& group_ids, uint32_t now);
-
-// The msgId epoch (table dbproxy_msgid_epoch, one row, created here if missing): a number
-// every dbproxyd bumps, in the transaction of its messages, when it could not raise their
-// Redis counters, so that no process trusts those counters any more (known_counters.h).
-// EnsureEpochTable runs outside any transaction (CREATE TABLE commits); ReadEpoch and
-// BumpEpoch inside the message transaction, after the conversations are locked.
-sdk::Status EnsureEpochTable(sdk::MysqlConn& conn);
-sdk::Result<uint64_t> ReadEpoch(sdk::MysqlConn& conn);
-sdk::Status BumpEpoch(sdk::MysqlConn& conn);
 
 // Whether the message with this msgId is stored in the conversation (relation or group).
 // Used after a COMMIT whose answer was lost, to learn whether it took effect.

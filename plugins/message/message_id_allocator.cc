@@ -10,24 +10,11 @@ namespace {
 
 // For each i: SET KEYS[i] ARGV[i] if the stored value is missing, not a number, or lower.
 // One script, so no other writer can slip in between a read and its write.
-// Both scripts answer first with the identity of the data: the server's run_id (new on every
-// restart) and its replication id (new when a replica is promoted).
-constexpr std::string_view kIdentity =
-    "local s = redis.call('INFO', 'server') local r = redis.call('INFO', 'replication') "
-    "local id = (string.match(s, 'run_id:(%w+)') or '?') .. ':' .. "
-    "(string.match(r, 'master_replid:(%w+)') or '?') ";
-const std::string kRaiseScript =
-    sdk::StrCat(kIdentity,
-                "for i, key in ipairs(KEYS) do "
-                "local v = tonumber(redis.call('GET', key)) "
-                "if v == nil or v < tonumber(ARGV[i]) then redis.call('SET', key, ARGV[i]) end "
-                "end return id");
-// {identity, value of KEYS[1] or nil, ...}
-const std::string kReadScript =
-    sdk::StrCat(kIdentity,
-                "local out = {id} "
-                "for i, key in ipairs(KEYS) do out[i + 1] = redis.call('GET', key) end "
-                "return out");
+constexpr std::string_view kRaiseScript =
+    "for i, key in ipairs(KEYS) do "
+    "local v = tonumber(redis.call('GET', key)) "
+    "if v == nil or v < tonumber(ARGV[i]) then redis.call('SET', key, ARGV[i]) end "
+    "end return 0";
 
 // Why a Redis call failed, for the log line.
 std::string Describe(sdk::Result<sdk::RedisReply>& reply) {
@@ -64,27 +51,24 @@ std::optional<uint64_t> ParseCounter(std::string_view text) {
   return value;
 }
 
-MessageIdCounters::Values MessageIdCounters::Read(const std::vector<std::string>& keys) const {
-  Values out;
-  out.counters.assign(keys.size(), 0);
-  std::vector<uint64_t>& values = out.counters;
+std::vector<uint64_t> MessageIdCounters::Read(const std::vector<std::string>& keys) const {
+  std::vector<uint64_t> values(keys.size(), 0);
   if (keys.empty()) {
-    return out;
+    return values;
   }
-  const std::string key_count = keys::Num(static_cast<uint32_t>(keys.size()));
-  std::vector<std::string_view> argv = {"EVAL", kReadScript, key_count};
+  std::vector<std::string_view> argv;
+  argv.reserve(keys.size() + 1);
+  argv.emplace_back("MGET");
   argv.insert(argv.end(), keys.begin(), keys.end());
   auto reply = host_.RedisInstance(keys::kUnreadInstance).Command(argv.data(), argv.size());
-  if (!reply.ok() || reply->is_error() || reply->size() != keys.size() + 1 ||
-      (*reply)[0].is_nil()) {
+  if (!reply.ok() || reply->is_error() || reply->size() != keys.size()) {
     host_.Warn("cannot read ", keys.size(), " msgId counters (", Describe(reply),
                "); msgIds taken from MySQL alone");
     host_.Count("msg_id_counter_read_failures");
-    return out;
+    return values;
   }
-  out.identity = std::string((*reply)[0].str());
   for (size_t i = 0; i < keys.size(); ++i) {
-    sdk::RedisValue v = (*reply)[i + 1];
+    sdk::RedisValue v = (*reply)[i];
     if (v.is_nil()) {
       continue;
     }
@@ -96,13 +80,13 @@ MessageIdCounters::Values MessageIdCounters::Read(const std::vector<std::string>
     }
     values[i] = *value;
   }
-  return out;
+  return values;
 }
 
-std::string MessageIdCounters::Raise(const std::vector<std::string>& keys,
-                                     const std::vector<uint32_t>& ids) const {
+void MessageIdCounters::Raise(const std::vector<std::string>& keys,
+                              const std::vector<uint32_t>& ids) const {
   if (keys.empty()) {
-    return "";
+    return;
   }
   std::vector<std::string> values;
   values.reserve(ids.size());
@@ -114,13 +98,11 @@ std::string MessageIdCounters::Raise(const std::vector<std::string>& keys,
   argv.insert(argv.end(), keys.begin(), keys.end());
   argv.insert(argv.end(), values.begin(), values.end());
   auto reply = host_.RedisInstance(keys::kUnreadInstance).Command(argv.data(), argv.size());
-  if (!reply.ok() || reply->is_error() || reply->is_nil()) {
+  if (!reply.ok() || reply->is_error()) {
     host_.Warn("cannot raise ", keys.size(), " msgId counters (first ", keys.front(), " to ",
                ids.front(), "): ", Describe(reply), "; the next ids still follow MySQL");
     host_.Count("msg_id_counter_write_failures");
-    return "";
   }
-  return std::string(reply->str());
 }
 
 }  // namespace dbproxy::plugins::message

@@ -8,11 +8,9 @@
 // after it, in order)
 // so an id is never reused, never skipped by a failure (a rolled-back insert leaves nothing
 // behind), and continues after the stored maximum when Redis lost its counter (W6-W8).
-// Before COMMIT, still under the lock, the Redis counter TeamTalk keeps (unread:
-// msg_id_<rid>, group_msg_id_<gid>) is raised to the id, never lowered, so an original
-// db_proxy_server sharing the data continues from there too (if the COMMIT then fails, the
-// counter is ahead: the ids of that batch are skipped, never reused). The stored maximum is
-// read only where the counter is not known good (known_counters.h).
+// After COMMIT the Redis counter TeamTalk keeps (unread: msg_id_<rid>, group_msg_id_<gid>)
+// is raised to the id, never lowered, so an original db_proxy_server sharing the data
+// continues from there too.
 //
 // Thread: any worker; const methods only, no state beyond the host.
 
@@ -40,22 +38,14 @@ class MessageIdCounters {
   // host must outlive the object.
   explicit MessageIdCounters(const sdk::Host& host) : host_(host) {}
 
-  struct Values {
-    // The counters, in the order of keys: 0 where a key is missing, holds no number, or
-    // Redis cannot be read (MySQL alone then decides; logged and counted).
-    std::vector<uint64_t> counters;
-    // Which Redis data answered: "<run_id>:<master_replid>" (changes when Redis restarts or
-    // a replica is promoted), "" if Redis could not be read.
-    std::string identity;
-  };
-  // One EVAL for all keys.
-  Values Read(const std::vector<std::string>& keys) const;
+  // The counters' values, in the order of keys: 0 where a key is missing, holds no number,
+  // or Redis cannot be read (MySQL alone then decides; logged and counted).
+  std::vector<uint64_t> Read(const std::vector<std::string>& keys) const;
 
-  // Raises each counter to its id unless it is already higher (one EVAL for all). Returns
-  // the identity of the Redis data that took the raise, or "" on failure (logged and
-  // counted; the caller then makes every process read MySQL, see message_writer.h).
-  // REQUIRES: keys.size() == ids.size().
-  std::string Raise(const std::vector<std::string>& keys, const std::vector<uint32_t>& ids) const;
+  // Raises each counter to its id unless it is already higher (one EVAL for all). Failures
+  // are logged and counted: the next allocation reads MySQL anyway.
+  // REQUIRES: the messages with these ids are committed; keys.size() == ids.size().
+  void Raise(const std::vector<std::string>& keys, const std::vector<uint32_t>& ids) const;
 
  private:
   const sdk::Host& host_;

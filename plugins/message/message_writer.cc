@@ -258,22 +258,11 @@ void MessageWriter::Store(std::span<WriteItem> items) const {
       ResolveUnknownCommit(items, error);
       break;
   }
-  CacheLatest(items);
+  RaiseCounters(items);
 }
 
 MessageWriter::Outcome MessageWriter::StoreOn(MysqlConn& conn, std::span<WriteItem> items,
                                               Status* error) const {
-  if (known_ != nullptr && !known_->epoch_table_ready()) {
-    Status s = store::EnsureEpochTable(conn);
-    if (s.ok()) {
-      known_->set_epoch_table_ready();
-    } else {
-      host_.Warn("dbproxy_msgid_epoch not available (", s.message(),
-                 "); every msgId is probed in MySQL");
-      host_.Count("msg_id_epoch_errors");
-    }
-  }
-  const bool use_epoch = known_ != nullptr && known_->epoch_table_ready();
   *error = store::UseReadCommittedForNextTransaction(conn);
   if (!error->ok()) {
     return Outcome::kRolledBack;
@@ -309,18 +298,7 @@ MessageWriter::Outcome MessageWriter::StoreOn(MysqlConn& conn, std::span<WriteIt
     }
   }
 
-  // 2. The next msgId of each conversation: Redis's counter where it is known good, else
-  // the larger of it and MySQL's stored maximum. The epoch is read under the locks, so a
-  // bump by any writer that held them before us is seen.
-  uint64_t epoch = 0;
-  if (use_epoch) {
-    Result<uint64_t> e = store::ReadEpoch(conn);
-    if (!e.ok()) {
-      *error = e.status();
-      return Outcome::kRolledBack;
-    }
-    epoch = *e;
-  }
+  // 2. The next msgId of each conversation: MySQL's stored maximum and Redis's counter.
   std::vector<ConversationKey> conversations;
   for (const WriteItem& item : items) {
     if (Live(item)) {
@@ -329,25 +307,12 @@ MessageWriter::Outcome MessageWriter::StoreOn(MysqlConn& conn, std::span<WriteIt
   }
   std::sort(conversations.begin(), conversations.end());
   conversations.erase(std::unique(conversations.begin(), conversations.end()), conversations.end());
-  std::vector<std::string> counter_keys;
-  for (const ConversationKey& c : conversations) {
-    counter_keys.push_back(c.group ? keys::GroupMsgId(c.id) : keys::RelationMsgId(c.id));
-  }
-  const MessageIdCounters::Values redis = counters_.Read(counter_keys);
   std::vector<uint32_t> relate_ids;
   std::vector<uint32_t> group_ids;
-  std::vector<bool> trusted(conversations.size(), false);
-  for (size_t i = 0; i < conversations.size(); ++i) {
-    const ConversationKey& c = conversations[i];
-    trusted[i] = use_epoch && known_->Trusted(KnownCounters::Key(c.group, c.id), redis.counters[i],
-                                              redis.identity, epoch);
-    if (!trusted[i]) {
-      (c.group ? group_ids : relate_ids).push_back(c.id);
-    }
-  }
-  const size_t probed = relate_ids.size() + group_ids.size();
-  if (probed < conversations.size()) {
-    host_.Count("msg_id_probes_skipped", static_cast<int64_t>(conversations.size() - probed));
+  std::vector<std::string> counter_keys;
+  for (const ConversationKey& c : conversations) {
+    (c.group ? group_ids : relate_ids).push_back(c.id);
+    counter_keys.push_back(c.group ? keys::GroupMsgId(c.id) : keys::RelationMsgId(c.id));
   }
   std::unordered_map<uint32_t, uint64_t> relation_max;
   std::unordered_map<uint32_t, uint64_t> group_max;
@@ -367,12 +332,13 @@ MessageWriter::Outcome MessageWriter::StoreOn(MysqlConn& conn, std::span<WriteIt
     }
     group_max = std::move(*r);
   }
+  const std::vector<uint64_t> counters = counters_.Read(counter_keys);
   std::map<ConversationKey, uint64_t> highest;  // the highest id taken so far
   for (size_t i = 0; i < conversations.size(); ++i) {
     const ConversationKey& c = conversations[i];
     const auto& stored_max = c.group ? group_max : relation_max;
     auto it = stored_max.find(c.id);
-    highest[c] = std::max(it == stored_max.end() ? 0 : it->second, redis.counters[i]);
+    highest[c] = std::max(it == stored_max.end() ? 0 : it->second, counters[i]);
   }
 
   // 3. Number the messages in batch order and insert them.
@@ -422,37 +388,10 @@ MessageWriter::Outcome MessageWriter::StoreOn(MysqlConn& conn, std::span<WriteIt
     return Outcome::kRolledBack;
   }
 
-  // 4. Raise the Redis counters while the conversations are still locked: whoever locks
-  // them next reads the new values. If that fails, tell every process through the epoch.
-  std::vector<std::string> raise_keys;
-  std::vector<uint32_t> raise_ids;
-  for (const auto& [c, id] : highest) {
-    if (id != 0) {
-      raise_keys.push_back(c.group ? keys::GroupMsgId(c.id) : keys::RelationMsgId(c.id));
-      raise_ids.push_back(static_cast<uint32_t>(id));
-    }
-  }
-  const std::string raised = counters_.Raise(raise_keys, raise_ids);
-  if (raised.empty() && use_epoch && !raise_keys.empty()) {
-    *error = store::BumpEpoch(conn);
-    if (!error->ok()) {
-      return Outcome::kRolledBack;
-    }
-    host_.Count("msg_id_epoch_bumps");
-  }
-
-  // 5. COMMIT. An error here may mean the server committed and the answer was lost.
+  // 4. COMMIT. An error here may mean the server committed and the answer was lost.
   *error = transaction.Commit();
   if (!error->ok()) {
     return Outcome::kCommitUnknown;
-  }
-  if (use_epoch && !raised.empty()) {
-    for (const auto& [c, id] : highest) {
-      if (id != 0) {
-        known_->Remember(KnownCounters::Key(c.group, c.id), static_cast<uint32_t>(id), raised,
-                         epoch);
-      }
-    }
   }
   const uint32_t stored_at = Now();
   for (WriteItem& item : items) {
@@ -505,6 +444,24 @@ void MessageWriter::ResolveUnknownCommit(std::span<WriteItem> items, const Statu
       Settle(item, outcome);
     }
   }
+}
+
+void MessageWriter::RaiseCounters(std::span<WriteItem> items) const {
+  std::map<ConversationKey, uint32_t> highest;
+  for (const WriteItem& item : items) {
+    if (item.settled && item.status.ok() && item.stored.msg_id != 0) {
+      uint32_t& id = highest[ConversationOf(item)];
+      id = std::max(id, item.stored.msg_id);
+    }
+  }
+  std::vector<std::string> counter_keys;
+  std::vector<uint32_t> ids;
+  for (const auto& [c, id] : highest) {
+    counter_keys.push_back(c.group ? keys::GroupMsgId(c.id) : keys::RelationMsgId(c.id));
+    ids.push_back(id);
+  }
+  counters_.Raise(counter_keys, ids);
+  CacheLatest(items);
 }
 
 void MessageWriter::CacheLatest(std::span<WriteItem> items) const {

@@ -5,16 +5,8 @@
 // whole batch. In that transaction it locks every conversation (the pairs' IMRelationShip
 // rows, created if missing; the IMGroup rows), takes the next msgIds
 // (message_id_allocator.h; the messages of one conversation get consecutive ids in batch
-// order: the Redis counter where it is known good (known_counters.h), else the larger of it
-// and a MAX probe of the stored ids), inserts the rows and raises the Redis counters; after
-// COMMIT it refreshes the copies of the conversations' latest messages
-// (plugins/common/latest_cache.h). If the raise fails, the same transaction bumps the
-// msgId epoch (message_batch_store.h), so no process trusts those counters any more.
-//
-// Per batch, on teamtalk_master: SET TRANSACTION, START TRANSACTION, one locking SELECT per
-// 64 relations and per 64 groups, one epoch SELECT, one MAX probe per 64 conversations not
-// known good, the INSERTs (per shard, power-of-two chunks), COMMIT; on Redis: one EVAL
-// reading the counters, one raising them, one refreshing the latest-message copies.
+// order) and inserts the rows; after COMMIT it raises the Redis counters and refreshes the
+// copies of the conversations' latest messages (plugins/common/latest_cache.h).
 //
 // Guarantees, per message: it gets an id only if its row is committed, and a failure leaves
 // no trace of it. A failure that concerns one message (its group has no row, its relation's
@@ -37,7 +29,6 @@
 #include <string_view>
 
 #include "dbproxy/sdk.h"
-#include "plugins/message/known_counters.h"
 #include "plugins/message/message_id_allocator.h"
 
 namespace dbproxy::plugins::message {
@@ -65,9 +56,8 @@ struct WriteItem {
 
 class MessageWriter {
  public:
-  // host and known must outlive the writer; known may be null (every counter is probed).
-  MessageWriter(const sdk::Host& host, KnownCounters* known)
-      : host_(host), counters_(host), known_(known) {}
+  // host must outlive the writer.
+  explicit MessageWriter(const sdk::Host& host) : host_(host), counters_(host) {}
 
   // Stores the items; sets each item's status (and stored). Errors: DBP_E_NOT_FOUND for a
   // group without an IMGroup row, DBP_E_TIMEOUT if a relation's creation lock was not
@@ -86,12 +76,13 @@ class MessageWriter {
   Outcome StoreOn(sdk::MysqlConn& conn, std::span<WriteItem> items, sdk::Status* error) const;
   // After kCommitUnknown: looks for the first live item's row on a fresh connection.
   void ResolveUnknownCommit(std::span<WriteItem> items, const sdk::Status& error) const;
-  // After COMMIT: refreshes the copies of the latest messages (plugins/common/latest_cache.h).
+  // After COMMIT: raises the conversations' msgId counters, then refreshes the copies of
+  // their latest messages (plugins/common/latest_cache.h), in that order.
+  void RaiseCounters(std::span<WriteItem> items) const;
   void CacheLatest(std::span<WriteItem> items) const;
 
   const sdk::Host& host_;
   MessageIdCounters counters_;
-  KnownCounters* known_;
 };
 
 }  // namespace dbproxy::plugins::message

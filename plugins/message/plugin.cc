@@ -11,15 +11,13 @@
 #include "plugins/message/get_latest_msg_id.h"
 #include "plugins/message/get_message_by_id.h"
 #include "plugins/message/get_message_list.h"
-#include "plugins/message/known_counters.h"
 #include "plugins/message/order_key.h"
 #include "plugins/message/send_message.h"
 
 namespace dbproxy::plugins::message {
 namespace {
 
-// Holds the config and the host, both fixed after Init (handlers share them read-only), and
-// the known-good msgId counters of this generation (known_counters.h, thread-safe).
+// Holds only the config and the host, both fixed after Init: handlers share it read-only.
 class MessagePlugin : public sdk::Plugin {
  public:
   sdk::Status Init(sdk::Host& host) override {
@@ -54,9 +52,7 @@ class MessagePlugin : public sdk::Plugin {
     // CID_MSG_DATA is a batch command: the queued sends are stored with one commit.
     sdk::Status s = host.RegisterBatchCommand(
         cid::kMsgData,
-        [this](std::span<sdk::Request> requests) {
-          HandleSendMessages(*host_, config_, &known_, requests);
-        },
+        [this](std::span<sdk::Request> requests) { HandleSendMessages(*host_, config_, requests); },
         config_.send_batch_max, config_.send_concurrency, &ConversationOrderKey);
     if (!s.ok()) {
       return s;
@@ -71,7 +67,6 @@ class MessagePlugin : public sdk::Plugin {
  private:
   const sdk::Host* host_ = nullptr;
   Config config_;
-  KnownCounters known_;
 };
 
 }  // namespace

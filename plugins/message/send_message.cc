@@ -159,7 +159,7 @@ struct Pending {
 
 }  // namespace
 
-void HandleSendMessages(const sdk::Host& host, const Config& config, KnownCounters* known,
+void HandleSendMessages(const sdk::Host& host, const Config& config,
                         std::span<sdk::Request> requests) {
   // Parse and check everything first; what cannot be stored is answered right away.
   std::vector<Pending> pending;
@@ -219,7 +219,7 @@ void HandleSendMessages(const sdk::Host& host, const Config& config, KnownCounte
     item.content = IsAudioType(msg.msg_type()) ? std::string_view(pending[i].audio_id)
                                                : std::string_view(msg.msg_data());
   }
-  MessageWriter(host, known).Store(items);
+  MessageWriter(host).Store(items);
 
   // Subscribers update unread counters and sessions before msg_server hears of a message.
   std::vector<events::MessageStored> stored_events;

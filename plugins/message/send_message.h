@@ -17,14 +17,12 @@
 
 #include "dbproxy/sdk.h"
 #include "plugins/message/config.h"
-#include "plugins/message/known_counters.h"
 
 namespace dbproxy::plugins::message {
 
-// known: the module's KnownCounters (known_counters.h), shared by every batch.
 // Thread: a worker; holds at most one teamtalk_master connection, never while calling the
 // audio or group_member module or publishing.
-void HandleSendMessages(const sdk::Host& host, const Config& config, KnownCounters* known,
+void HandleSendMessages(const sdk::Host& host, const Config& config,
                         std::span<sdk::Request> requests);
 
 }  // namespace dbproxy::plugins::message
