@@ -3,13 +3,11 @@
 // The write statements of the message module, each serving a whole batch of messages in one
 // round trip (or a few: lists are cut into chunks of kChunk). Values are always bound
 // parameters; the only text pasted into a statement is a shard table name from
-// plugins/common/key_format.h. Variable-length lists are padded to a power of two
-// (plugins/common/sql_in_list.h), so each such statement comes in a few shapes that the
-// connection's prepared-statement cache keeps. Message INSERTs are one statement per shard
-// and kChunk rows, of the exact row count: a batch's rows spread over 8 shards, and
-// power-of-two pieces cost 2-3 statements per shard where one does (each row count is one
-// more prepared shape; batch sizes vary little under load). Relation INSERTs (first contact,
-// rarer) keep power-of-two pieces.
+// plugins/common/key_format.h. Variable-length lists are padded to a power of two and
+// multi-row INSERTs are cut into power-of-two chunks (plugins/common/sql_in_list.h), so each
+// statement comes in a few shapes that the connection's prepared-statement cache keeps.
+// (Exact-size INSERTs, one per shard, were tried: their many shapes overflow the cache and
+// the re-prepares cost more than the statements saved.)
 //
 // Everything here runs inside the transaction of message_writer.cc on a teamtalk_master
 // connection, and never acquires another connection. Thread: the thread holding conn.
@@ -63,8 +61,9 @@ sdk::Status InsertRelations(sdk::MysqlConn& conn, const std::vector<Pair>& pairs
 sdk::Status ReviveRelations(sdk::MysqlConn& conn, const std::vector<uint32_t>& ids, uint32_t now);
 
 // The highest msgId stored for each relation, deleted rows included; relations without
-// messages are absent. One statement per kChunk relations: correlated index probes driven
-// from their IMRelationShip rows (see MaxMsgIds in the .cc for why this form).
+// messages are absent. One statement per kChunk relations: a correlated index probe of the
+// top entry per relation driven from its IMRelationShip row, plus one for the relations
+// whose top entry is deleted (see MaxMsgIds in the .cc for why this form).
 sdk::Result<std::unordered_map<uint32_t, uint64_t>> MaxRelationMsgIds(
     sdk::MysqlConn& conn, const std::vector<uint32_t>& relate_ids);
 
