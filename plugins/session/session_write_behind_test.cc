@@ -171,5 +171,26 @@ TEST_F(SessionWriteBehindTest, ListAndRemoveSeeEveryStoredMessage) {
   EXPECT_EQ(Shown(723, 722, 1), "1");
 }
 
+TEST_F(SessionWriteBehindTest, AFailedFlushKeepsItsSessionsForTheNextFlush) {
+  ASSERT_NE(Send(730, 731, IM::BaseDefine::MSG_TYPE_SINGLE_TEXT), 0u);
+  db_->Exec("RENAME TABLE IMRecentSession TO IMRecentSession_away");
+  // The list flushes first: that write fails, and so does the list itself.
+  IM::Buddy::IMRecentContactSessionReq req;
+  req.set_user_id(730);
+  req.set_latest_update_time(0);
+  req.set_attach_data(kAttach);
+  std::string body;
+  req.SerializeToString(&body);
+  ASSERT_TRUE(client_.Call(kSidBuddy, kRecentReq, body).has_value());
+  db_->Exec("RENAME TABLE IMRecentSession_away TO IMRecentSession");
+  EXPECT_EQ(Shown(730, 731, 1), "0");
+
+  EXPECT_EQ(daemon_.Stop(), 0) << daemon_.ReadLog();
+  EXPECT_EQ(Shown(730, 731, 1), "1") << daemon_.ReadLog();
+  EXPECT_EQ(Shown(731, 730, 1), "1");
+  EXPECT_NE(daemon_.ReadLog().find("kept for the next flush"), std::string::npos)
+      << daemon_.ReadLog();
+}
+
 }  // namespace
 }  // namespace dbproxy::testing
