@@ -250,10 +250,11 @@ Result<std::map<Pair, RelationRow>> LockRelations(MysqlConn& conn, const std::ve
   Status s = ForEachChunk(pairs.size(), [&](size_t at, size_t count) {
     std::vector<Param> params;
     const std::string filter = PairFilter(pairs, at, count, &params);
-    auto r = conn.ExecuteSpan(
-        StrCat(sql::kNoIndexDives, "SELECT id, smallId, bigId, status FROM IMRelationShip WHERE ",
-               filter, " FOR UPDATE"),
-        params.data(), params.size());
+    // A locking read keeps its index dives: on a small or fresh table the estimate without
+    // them can pick a full scan, which then waits on every row locked by other batches.
+    auto r = conn.ExecuteSpan(StrCat("SELECT id, smallId, bigId, status FROM IMRelationShip WHERE ",
+                                     filter, " FOR UPDATE"),
+                              params.data(), params.size());
     if (!r.ok()) {
       return r.status();
     }

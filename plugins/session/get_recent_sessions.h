@@ -23,7 +23,8 @@ namespace dbproxy::plugins::session {
 // Thread: any worker, concurrently.
 class GetRecentSessions {
  public:
-  // writer is flushed before each list, so the list shows every stored message.
+  // writer flushes the user's pending sessions before each list, so the list shows every
+  // stored message.
   GetRecentSessions(const sdk::Host& host, const Config& config, SessionStore& store,
                     SessionWriteBehind& writer)
       : host_(host), config_(config), store_(store), writer_(writer) {}

@@ -16,8 +16,8 @@ namespace dbproxy::plugins::session {
 // Thread: any worker, concurrently.
 class RemoveSession {
  public:
-  // writer is flushed before each removal, so no pending touch of a message stored before
-  // the removal can show the session again after it.
+  // writer flushes the user's pending sessions before each removal, so no pending touch of a
+  // message stored before the removal can show the session again after it.
   RemoveSession(const sdk::Host& host, SessionStore& store, SessionWriteBehind& writer)
       : host_(host), store_(store), writer_(writer) {}
 

@@ -15,15 +15,21 @@ std::vector<SessionStore::Touch> SessionWriteBehind::AddLocked(
     uint32_t type, const std::vector<SessionStore::Touch>& touches) {
   std::vector<SessionStore::Touch> overflow;
   for (const SessionStore::Touch& t : touches) {
-    const Key key{type, t.user_id, t.peer_id};
-    auto it = pending_.find(key);
-    if (it != pending_.end()) {
-      it->second = std::max(it->second, t.updated);
-    } else if (pending_.size() < kMaxPending) {
-      pending_.emplace(key, t.updated);
-    } else {
-      overflow.push_back(t);
+    const uint64_t session = (uint64_t{type} << 32) | t.peer_id;
+    auto user = pending_.find(t.user_id);
+    if (user != pending_.end()) {
+      auto it = user->second.find(session);
+      if (it != user->second.end()) {
+        it->second = std::max(it->second, t.updated);
+        continue;
+      }
     }
+    if (pending_sessions_ >= kMaxPending) {
+      overflow.push_back(t);
+      continue;
+    }
+    pending_[t.user_id].emplace(session, t.updated);
+    ++pending_sessions_;
   }
   return overflow;
 }
@@ -70,15 +76,42 @@ void SessionWriteBehind::Flush(bool final) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     batch.swap(pending_);
+    pending_sessions_ = 0;
   }
+  WriteLocked(batch, final);
+}
+
+void SessionWriteBehind::FlushUser(uint32_t user) {
+  if (!write_behind()) {
+    return;
+  }
+  std::lock_guard<std::mutex> flush_lock(flush_mu_);
+  Pending batch;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = pending_.find(user);
+    if (it == pending_.end()) {
+      return;
+    }
+    pending_sessions_ -= it->second.size();
+    batch.emplace(user, std::move(it->second));
+    pending_.erase(it);
+  }
+  WriteLocked(batch, /*final=*/false);
+}
+
+void SessionWriteBehind::WriteLocked(const Pending& batch, bool final) {
   if (batch.empty()) {
     return;
   }
   std::vector<SessionStore::Touch> singles;
   std::vector<SessionStore::Touch> groups;
-  for (const auto& [key, updated] : batch) {
-    const auto& [type, user, peer] = key;
-    (type == kTypeSingle ? singles : groups).push_back({user, peer, updated});
+  for (const auto& [user, sessions] : batch) {
+    for (const auto& [session, updated] : sessions) {
+      const uint32_t type = static_cast<uint32_t>(session >> 32);
+      const uint32_t peer = static_cast<uint32_t>(session);
+      (type == kTypeSingle ? singles : groups).push_back({user, peer, updated});
+    }
   }
   SessionStore::TouchResult result = store_.TouchSessions(singles, groups);
   host_.Count("session_flushes");
