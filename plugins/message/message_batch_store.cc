@@ -78,22 +78,31 @@ std::string ProbeCase(bool group, const char* id_expr, const char* select, const
 // with a range on status ("status > 1 ORDER BY msgId") cannot use the index order and reads
 // every entry of the relation.
 //
-// A relation gets two probes: the highest msgId with status 0, and the entry with the
-// highest (status, msgId). If that entry's status is 0 or 1 (TeamTalk writes nothing else:
-// 0 normal, 1 deleted), the larger of the two is the relation's maximum. A higher status
-// is foreign data: the relation's maximum is then read exactly by a full MAX (rare, slow).
+// A relation first gets one probe: the entry with the highest (status, msgId). If its
+// status is 0, no entry has another status and its msgId is the relation's maximum. If it
+// is 1 (deleted; TeamTalk writes nothing else but 0 normal), a second statement probes the
+// highest msgId with status 0 for those relations only (rare: a relation with deleted
+// messages), and the larger of the two is the maximum. A higher status is foreign data: the
+// relation's maximum is then read exactly by a full MAX (rare, slow).
 // A group's index puts msgId before status, so one probe covers every status.
-std::string MaxProbeStatement(bool group) {
-  if (group) {
-    return StrCat(sql::kNoIndexDives, "SELECT g.id, ",
-                  ProbeCase(true, "g.id", "m.msgId", "", "m.msgId DESC"),
-                  " FROM IMGroup g WHERE g.id IN ");
+enum class Probe { kGroup, kRelationTop, kRelationLive };
+std::string MaxProbeStatement(Probe probe) {
+  switch (probe) {
+    case Probe::kGroup:
+      return StrCat(sql::kNoIndexDives, "SELECT g.id, ",
+                    ProbeCase(true, "g.id", "m.msgId", "", "m.msgId DESC"),
+                    " FROM IMGroup g WHERE g.id IN ");
+    case Probe::kRelationTop:
+      return StrCat(sql::kNoIndexDives, "SELECT r.id, ",
+                    ProbeCase(false, "r.id", "CONCAT(m.status, ',', m.msgId)", "",
+                              "m.status DESC, m.msgId DESC"),
+                    " FROM IMRelationShip r WHERE r.id IN ");
+    case Probe::kRelationLive:
+      break;
   }
-  return StrCat(
-      sql::kNoIndexDives, "SELECT r.id, ",
-      ProbeCase(false, "r.id", "m.msgId", " AND m.status = 0", "m.msgId DESC"), ", ",
-      ProbeCase(false, "r.id", "CONCAT(m.status, ',', m.msgId)", "", "m.status DESC, m.msgId DESC"),
-      " FROM IMRelationShip r WHERE r.id IN ");
+  return StrCat(sql::kNoIndexDives, "SELECT r.id, ",
+                ProbeCase(false, "r.id", "m.msgId", " AND m.status = 0", "m.msgId DESC"),
+                " FROM IMRelationShip r WHERE r.id IN ");
 }
 
 // "status,msgId" of the top probe; false if unreadable.
@@ -119,18 +128,16 @@ Result<uint64_t> FullMaxRelationMsgId(MysqlConn& conn, uint32_t relate_id) {
   return r->Uint(0, 0);
 }
 
-// The highest msgId per conversation (absent if it has none), one statement per kChunk
-// conversations (padded), driven from the conversations' own rows (IMRelationShip /
-// IMGroup, locked by the caller).
-Result<std::unordered_map<uint32_t, uint64_t>> MaxMsgIds(MysqlConn& conn, bool group,
-                                                         const std::vector<uint32_t>& ids) {
-  // Built once: the text depends only on the kind of conversation.
-  static const std::string kRelationProbes = MaxProbeStatement(false);
-  static const std::string kGroupProbes = MaxProbeStatement(true);
-  const std::string& sql = group ? kGroupProbes : kRelationProbes;
-  std::unordered_map<uint32_t, uint64_t> out;
-  std::vector<uint32_t> foreign_status;  // relations with a status above 1
-  Status s = ForEachChunk(ids.size(), [&](size_t at, size_t count) {
+// Runs probe for ids, one statement per kChunk (padded), calling on_row(id, result, row)
+// for every answered row.
+template <typename OnRow>
+Status RunProbe(MysqlConn& conn, Probe probe, const std::vector<uint32_t>& ids, OnRow on_row) {
+  // Built once: the text depends only on the probe.
+  static const std::string kSql[] = {MaxProbeStatement(Probe::kGroup),
+                                     MaxProbeStatement(Probe::kRelationTop),
+                                     MaxProbeStatement(Probe::kRelationLive)};
+  const std::string& sql = kSql[static_cast<int>(probe)];
+  return ForEachChunk(ids.size(), [&](size_t at, size_t count) {
     const std::vector<uint32_t> chunk = Slice(ids, at, count);
     std::vector<Param> params;
     sql::AppendPadded(&params, chunk);
@@ -139,29 +146,74 @@ Result<std::unordered_map<uint32_t, uint64_t>> MaxMsgIds(MysqlConn& conn, bool g
       return r.status();
     }
     for (size_t row = 0; row < r->rows(); ++row) {
-      const uint32_t id = U32(*r, row, 0);
-      uint64_t max = r->Uint(row, 1);  // NULL (no row) reads as 0
-      if (!group && !r->IsNull(row, 2)) {
-        uint64_t top_status = 0;
-        uint64_t top_msg_id = 0;
-        if (!ParseTop(r->Text(row, 2), &top_status, &top_msg_id)) {
-          return Status(DBP_E_INTERNAL,
-                        StrCat("relation ", id, ": unreadable probe '", r->Text(row, 2), "'"));
-        }
-        if (top_status > 1) {
-          foreign_status.push_back(id);
-          continue;
-        }
-        max = std::max(max, top_msg_id);
-      }
-      if (max != 0) {
-        out[id] = max;
+      Status s = on_row(U32(*r, row, 0), *r, row);
+      if (!s.ok()) {
+        return s;
       }
     }
     return Status();
   });
+}
+
+// The highest msgId per conversation (absent if it has none), driven from the
+// conversations' own rows (IMRelationShip / IMGroup, locked by the caller).
+Result<std::unordered_map<uint32_t, uint64_t>> MaxMsgIds(MysqlConn& conn, bool group,
+                                                         const std::vector<uint32_t>& ids) {
+  std::unordered_map<uint32_t, uint64_t> out;
+  if (group) {
+    Status s =
+        RunProbe(conn, Probe::kGroup, ids, [&](uint32_t id, const MysqlResult& r, size_t row) {
+          const uint64_t max = r.Uint(row, 1);  // NULL (no row) reads as 0
+          if (max != 0) {
+            out[id] = max;
+          }
+          return Status();
+        });
+    if (!s.ok()) {
+      return s;
+    }
+    return out;
+  }
+  std::vector<uint32_t> with_deleted;    // relations whose top entry has status 1
+  std::vector<uint32_t> foreign_status;  // relations with a status above 1
+  Status s =
+      RunProbe(conn, Probe::kRelationTop, ids, [&](uint32_t id, const MysqlResult& r, size_t row) {
+        if (r.IsNull(row, 1)) {
+          return Status();  // no messages
+        }
+        uint64_t top_status = 0;
+        uint64_t top_msg_id = 0;
+        if (!ParseTop(r.Text(row, 1), &top_status, &top_msg_id)) {
+          return Status(DBP_E_INTERNAL,
+                        StrCat("relation ", id, ": unreadable probe '", r.Text(row, 1), "'"));
+        }
+        if (top_status > 1) {
+          foreign_status.push_back(id);
+        } else {
+          if (top_status == 1) {
+            with_deleted.push_back(id);
+          }
+          if (top_msg_id != 0) {
+            out[id] = top_msg_id;
+          }
+        }
+        return Status();
+      });
   if (!s.ok()) {
     return s;
+  }
+  if (!with_deleted.empty()) {
+    s = RunProbe(conn, Probe::kRelationLive, with_deleted,
+                 [&](uint32_t id, const MysqlResult& r, size_t row) {
+                   const uint64_t live = r.Uint(row, 1);  // NULL reads as 0
+                   if (live != 0) {
+                     out[id] = std::max(out[id], live);
+                   }
+                   return Status();
+                 });
+    if (!s.ok()) {
+      return s;
+    }
   }
   for (uint32_t id : foreign_status) {
     Result<uint64_t> max = FullMaxRelationMsgId(conn, id);
@@ -198,6 +250,8 @@ Result<std::map<Pair, RelationRow>> LockRelations(MysqlConn& conn, const std::ve
   Status s = ForEachChunk(pairs.size(), [&](size_t at, size_t count) {
     std::vector<Param> params;
     const std::string filter = PairFilter(pairs, at, count, &params);
+    // A locking read keeps its index dives: on a small or fresh table the estimate without
+    // them can pick a full scan, which then waits on every row locked by other batches.
     auto r = conn.ExecuteSpan(StrCat("SELECT id, smallId, bigId, status FROM IMRelationShip WHERE ",
                                      filter, " FOR UPDATE"),
                               params.data(), params.size());

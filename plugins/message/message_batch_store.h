@@ -6,6 +6,8 @@
 // plugins/common/key_format.h. Variable-length lists are padded to a power of two and
 // multi-row INSERTs are cut into power-of-two chunks (plugins/common/sql_in_list.h), so each
 // statement comes in a few shapes that the connection's prepared-statement cache keeps.
+// (Exact-size INSERTs, one per shard, were tried: their many shapes overflow the cache and
+// the re-prepares cost more than the statements saved.)
 //
 // Everything here runs inside the transaction of message_writer.cc on a teamtalk_master
 // connection, and never acquires another connection. Thread: the thread holding conn.
@@ -59,8 +61,9 @@ sdk::Status InsertRelations(sdk::MysqlConn& conn, const std::vector<Pair>& pairs
 sdk::Status ReviveRelations(sdk::MysqlConn& conn, const std::vector<uint32_t>& ids, uint32_t now);
 
 // The highest msgId stored for each relation, deleted rows included; relations without
-// messages are absent. One statement per kChunk relations: correlated index probes driven
-// from their IMRelationShip rows (see MaxMsgIds in the .cc for why this form).
+// messages are absent. One statement per kChunk relations: a correlated index probe of the
+// top entry per relation driven from its IMRelationShip row, plus one for the relations
+// whose top entry is deleted (see MaxMsgIds in the .cc for why this form).
 sdk::Result<std::unordered_map<uint32_t, uint64_t>> MaxRelationMsgIds(
     sdk::MysqlConn& conn, const std::vector<uint32_t>& relate_ids);
 

@@ -30,6 +30,10 @@ sdk::Result<Config> LoadConfig(sdk::Host& host) {
   if (!flush.ok()) {
     return flush.status();
   }
+  auto delay = ReadInt(host, "session_write_delay_ms", 0, 0, 5000);
+  if (!delay.ok()) {
+    return delay.status();
+  }
   auto key = host.ConfigString("aes_key", "12345678901234567890123456789012");
   if (!key.ok()) {
     return key.status();
@@ -40,6 +44,7 @@ sdk::Result<Config> LoadConfig(sdk::Host& host) {
   }
   c.max_sessions = static_cast<uint32_t>(*sessions);
   c.group_session_flush_ms = static_cast<uint32_t>(*flush);
+  c.session_write_delay_ms = static_cast<uint32_t>(*delay);
   c.aes_key = *key;
   c.audio_preview = audio_text::EncryptForClients(c.aes_key, audio_text::kAudioPlaceholder);
   if (c.audio_preview.empty()) {

@@ -11,7 +11,8 @@ namespace dbproxy::plugins::session {
 struct Config {
   uint32_t max_sessions = 100;
   uint32_t group_session_flush_ms = 250;
-  std::string aes_key;        // exactly 32 bytes
+  uint32_t session_write_delay_ms = 0;  // 0: sessions written with their batch
+  std::string aes_key;                  // exactly 32 bytes
   std::string audio_preview;  // "[语音]" encrypted with aes_key, shown for audio messages
 };
 

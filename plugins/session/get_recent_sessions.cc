@@ -72,6 +72,7 @@ void GetRecentSessions::Handle(sdk::Request& request) {
     return;
   }
 
+  writer_.FlushUser(user_id);
   auto rows = store_.ListShown(user_id, req.latest_update_time(), config_.max_sessions);
   sdk::Result<Latest> latest =
       rows.ok() ? ReadLatest(host_, user_id, *rows) : sdk::Result<Latest>(rows.status());

@@ -3,6 +3,7 @@
 #include "dbproxy/sdk/plugin.h"
 #include "plugins/session/config.h"
 #include "plugins/session/session_store.h"
+#include "plugins/session/session_write_behind.h"
 
 namespace dbproxy::plugins::session {
 
@@ -22,8 +23,11 @@ namespace dbproxy::plugins::session {
 // Thread: any worker, concurrently.
 class GetRecentSessions {
  public:
-  GetRecentSessions(const sdk::Host& host, const Config& config, SessionStore& store)
-      : host_(host), config_(config), store_(store) {}
+  // writer flushes the user's pending sessions before each list, so the list shows every
+  // stored message.
+  GetRecentSessions(const sdk::Host& host, const Config& config, SessionStore& store,
+                    SessionWriteBehind& writer)
+      : host_(host), config_(config), store_(store), writer_(writer) {}
 
   void Handle(sdk::Request& request);
 
@@ -31,6 +35,7 @@ class GetRecentSessions {
   const sdk::Host& host_;
   const Config& config_;
   SessionStore& store_;
+  SessionWriteBehind& writer_;
 };
 
 }  // namespace dbproxy::plugins::session

@@ -38,6 +38,7 @@ void RemoveSession::Handle(sdk::Request& request) {
   }
 
   const auto type = static_cast<uint32_t>(req.session_type());
+  writer_.FlushUser(req.user_id());
   auto removed = store_.Remove(req.user_id(), req.session_id(), type,
                                static_cast<uint32_t>(std::time(nullptr)));
   if (!removed.ok()) {

@@ -2,6 +2,7 @@
 
 #include "dbproxy/sdk/plugin.h"
 #include "plugins/session/session_store.h"
+#include "plugins/session/session_write_behind.h"
 
 namespace dbproxy::plugins::session {
 
@@ -15,13 +16,17 @@ namespace dbproxy::plugins::session {
 // Thread: any worker, concurrently.
 class RemoveSession {
  public:
-  RemoveSession(const sdk::Host& host, SessionStore& store) : host_(host), store_(store) {}
+  // writer flushes the user's pending sessions before each removal, so no pending touch of a
+  // message stored before the removal can show the session again after it.
+  RemoveSession(const sdk::Host& host, SessionStore& store, SessionWriteBehind& writer)
+      : host_(host), store_(store), writer_(writer) {}
 
   void Handle(sdk::Request& request);
 
  private:
   const sdk::Host& host_;
   SessionStore& store_;
+  SessionWriteBehind& writer_;
 };
 
 }  // namespace dbproxy::plugins::session

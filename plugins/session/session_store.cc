@@ -12,6 +12,7 @@
 #include "plugins/common/latest_messages.h"
 #include "plugins/common/named_locks.h"
 #include "plugins/common/session_locks.h"
+#include "plugins/common/sql_in_list.h"
 
 namespace dbproxy::plugins::session {
 namespace {
@@ -81,7 +82,8 @@ struct FoundRow {
 // distinct sides), with the side's updated; adds the sides that have a row to *found.
 sdk::Status FindRows(sdk::MysqlConn& conn, uint32_t type, const std::vector<Side>& sides,
                      std::vector<FoundRow>* rows_out, std::unordered_set<uint64_t>* found) {
-  std::string sql = "SELECT id, userId, peerId FROM IMRecentSession WHERE type = ? AND (";
+  std::string sql = sdk::StrCat(
+      sql::kNoIndexDives, "SELECT id, userId, peerId FROM IMRecentSession WHERE type = ? AND (");
   std::vector<sdk::Param> params;
   size_t padded = PaddedSize(sides.size());
   params.reserve(1 + 2 * padded);

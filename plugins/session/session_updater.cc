@@ -44,7 +44,7 @@ void SessionUpdater::OnMessageStored(std::string_view data) {
       host_.Count("event_errors");
     }
   }
-  SessionStore::TouchResult result = store_.TouchSessions(singles, groups);
+  SessionStore::TouchResult result = writer_.Write(singles, groups);
   Report(result.singles, single_records);
   Report(result.groups, group_records);
 }

@@ -7,6 +7,7 @@
 #include "plugins/common/events.h"
 #include "plugins/session/group_session_flusher.h"
 #include "plugins/session/session_store.h"
+#include "plugins/session/session_write_behind.h"
 
 namespace dbproxy::plugins::session {
 
@@ -16,17 +17,19 @@ namespace dbproxy::plugins::session {
 //   group:  the sender's own group session likewise, at once; the other members' sessions
 //           through the GroupSessionFlusher within one flush interval.
 // A payload is a batch of one or more records (the messages of one commit); the whole
-// batch is written with SessionStore::TouchSessions (a few statements per batch, not per
-// message), leaving the same rows as handling the records one by one.
+// batch goes to SessionWriteBehind::Write, which writes it with SessionStore::TouchSessions
+// (a few statements per batch, not per message) at once or coalesced with the batches of
+// one write-behind interval, leaving the same rows as handling the records one by one.
 // A payload that is not a whole number of valid records is rejected as a whole; a record
 // with a zero id or an unknown session type is skipped alone (both: event_errors).
-// Storage failures are logged and counted per record of the failed type (session_errors):
-// the messages themselves are already stored.
+// Storage failures of a write-through are logged and counted per record of the failed type
+// (session_errors): the messages themselves are already stored. Write-behind failures are
+// retried by the writer (session_write_behind.h).
 // Thread: any worker, concurrently (runs on the publisher's thread).
 class SessionUpdater {
  public:
-  SessionUpdater(const sdk::Host& host, SessionStore& store, GroupSessionFlusher& flusher)
-      : host_(host), store_(store), flusher_(flusher) {}
+  SessionUpdater(const sdk::Host& host, SessionWriteBehind& writer, GroupSessionFlusher& flusher)
+      : host_(host), writer_(writer), flusher_(flusher) {}
 
   void OnMessageStored(std::string_view data);
 
@@ -35,7 +38,7 @@ class SessionUpdater {
   void Report(const sdk::Status& s, const std::vector<const events::MessageStored*>& records);
 
   const sdk::Host& host_;
-  SessionStore& store_;
+  SessionWriteBehind& writer_;
   GroupSessionFlusher& flusher_;
 };
 
