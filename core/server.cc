@@ -372,6 +372,20 @@ bool Server::OnFrame(net::Connection& conn, const net::FrameHeader& header, std:
 }
 
 void Server::OnClosed(net::Connection& conn) {
+  switch (conn.close_cause()) {
+    case net::CloseCause::kBadFrame:
+      metrics_.bad_frames.fetch_add(1, std::memory_order_relaxed);
+      break;
+    case net::CloseCause::kOutputFull:
+      metrics_.output_full_closes.fetch_add(1, std::memory_order_relaxed);
+      break;
+    case net::CloseCause::kIdle:
+      metrics_.idle_closes.fetch_add(1, std::memory_order_relaxed);
+      break;
+    case net::CloseCause::kPeer:
+    case net::CloseCause::kOther:
+      break;
+  }
   connections_.erase(conn.id());
   paused_.erase(conn.id());
   metrics_.connections.fetch_sub(1, std::memory_order_relaxed);
@@ -453,7 +467,7 @@ void Server::SweepConnections() {
   for (net::Connection* conn : idle) {
     log::Get("net")->info("conn={} peer={} idle for {} ms, closing", conn->id(), conn->peer(),
                           now - conn->last_recv_ms());
-    conn->Close("idle timeout");
+    conn->Close("idle timeout", net::CloseCause::kIdle);
   }
 }
 

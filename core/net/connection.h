@@ -27,6 +27,10 @@ class ConnectionOwner {
   virtual void OnClosed(Connection& conn) = 0;
 };
 
+// Why the daemon closed a connection (kPeer: the peer closed it or the socket failed), so
+// the owner can count each cause.
+enum class CloseCause { kPeer, kBadFrame, kOutputFull, kIdle, kOther };
+
 struct ConnectionLimits {
   uint32_t max_frame_bytes = 1024 * 1024;
   uint32_t max_output_buffer_bytes = 16 * 1024 * 1024;
@@ -58,7 +62,9 @@ class Connection {
   // pile up is closed.
   void Send(std::string frame);
   // Closes the socket; OnClosed follows once libuv is done, then the object deletes itself.
-  void Close(const char* reason);
+  void Close(const char* reason, CloseCause cause = CloseCause::kOther);
+  // The cause given to the first Close() (kPeer until then).
+  CloseCause close_cause() const { return close_cause_; }
 
  private:
   ~Connection() = default;  // deletes itself from the close callback
@@ -82,6 +88,7 @@ class Connection {
   bool paused_ = false;
   bool reading_ = false;
   bool closing_ = false;
+  CloseCause close_cause_ = CloseCause::kPeer;
 };
 
 }  // namespace dbproxy::net
