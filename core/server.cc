@@ -214,7 +214,7 @@ int Server::Run() {
   workers_ = std::make_unique<dispatch::WorkerPool>(
       config_.server.workers, config_.server.worker_queue_limit,
       [this] { uv_async_send(space_async_); },
-      [](const void*, std::vector<void*>& payloads) {
+      [this](const void*, std::vector<void*>& payloads) {
         // Every payload is a RequestContext of one batch command entry (see OnFrame).
         std::vector<plugin::RequestContext*> ctxs;
         ctxs.reserve(payloads.size());
@@ -223,7 +223,9 @@ int Server::Run() {
         }
         plugin::RunBatch(ctxs.data(), ctxs.size());
         for (plugin::RequestContext* ctx : ctxs) {
+          uint64_t conn_id = ctx->conn_id;
           delete ctx;
+          RequestDone(conn_id);
         }
       });
 
@@ -342,6 +344,15 @@ bool Server::OnFrame(net::Connection& conn, const net::FrameHeader& header, std:
     paused_.insert(conn.id());
     return false;
   }
+  uint32_t& inflight = inflight_[conn.id()];
+  if (inflight >= config_.server.max_inflight_per_connection) {
+    // This peer alone waits (its frame stays buffered) until its own requests finish.
+    if (capped_.insert(conn.id()).second) {
+      metrics_.inflight_capped.fetch_add(1, std::memory_order_relaxed);
+    }
+    return false;
+  }
+  ++inflight;
   auto* ctx = new plugin::RequestContext();
   ctx->conn_id = conn.id();
   ctx->header = header;
@@ -363,9 +374,11 @@ bool Server::OnFrame(net::Connection& conn, const net::FrameHeader& header, std:
     return true;
   }
   workers_->Submit(
-      [ctx] {
+      [this, ctx] {
         plugin::RunHandler(*ctx);
+        uint64_t conn_id = ctx->conn_id;
         delete ctx;
+        RequestDone(conn_id);
       },
       key);
   return true;
@@ -388,6 +401,8 @@ void Server::OnClosed(net::Connection& conn) {
   }
   connections_.erase(conn.id());
   paused_.erase(conn.id());
+  inflight_.erase(conn.id());  // requests still running are not counted for anyone
+  capped_.erase(conn.id());
   metrics_.connections.fetch_sub(1, std::memory_order_relaxed);
 }
 
@@ -399,11 +414,21 @@ void Server::QueueFrame(uint64_t conn_id, std::string frame) {
   uv_async_send(reply_async_);
 }
 
+void Server::RequestDone(uint64_t conn_id) {
+  {
+    std::lock_guard<std::mutex> lock(reply_mu_);
+    done_.push_back(conn_id);
+  }
+  uv_async_send(reply_async_);
+}
+
 void Server::DrainReplies() {
   std::vector<std::pair<uint64_t, std::string>> batch;
+  std::vector<uint64_t> done;
   {
     std::lock_guard<std::mutex> lock(reply_mu_);
     batch.swap(replies_);
+    done.swap(done_);
   }
   // Frames for one connection are joined into one write (fewer syscalls under load, order
   // kept), in pieces of at most kJoinBytes so the output bound is checked as they grow.
@@ -433,6 +458,31 @@ void Server::DrainReplies() {
     }
     conn->second->Send(std::move(pending));
   }
+  // Finished requests: a connection paused at its in-flight cap is read again once half of
+  // its requests are done (not at every single one, which would pause it again at once).
+  for (uint64_t id : done) {
+    auto it = inflight_.find(id);
+    if (it == inflight_.end()) {
+      continue;  // closed meanwhile
+    }
+    if (--it->second == 0) {
+      inflight_.erase(it);
+    }
+  }
+  std::vector<uint64_t> resume;
+  for (uint64_t id : capped_) {
+    auto n = inflight_.find(id);
+    if (n == inflight_.end() || n->second <= config_.server.max_inflight_per_connection / 2) {
+      resume.push_back(id);
+    }
+  }
+  for (uint64_t id : resume) {
+    capped_.erase(id);
+    auto conn = connections_.find(id);
+    if (conn != connections_.end()) {
+      conn->second->Resume();  // refused again (re-capped, or paused) if it cannot go on
+    }
+  }
 }
 
 void Server::ResumePaused() {
@@ -456,7 +506,10 @@ void Server::SweepConnections() {
   uint64_t now = uv_now(loop_.uv());
   std::vector<net::Connection*> idle;
   for (auto& [id, conn] : connections_) {
-    if (now - conn->last_recv_ms() > config_.server.idle_timeout_ms) {
+    // A connection the daemon stopped reading (queue full, in-flight cap) has a frame
+    // waiting: its silence is ours, not the peer's.
+    bool held = paused_.count(id) != 0 || capped_.count(id) != 0;
+    if (!held && now - conn->last_recv_ms() > config_.server.idle_timeout_ms) {
       idle.push_back(conn);
     } else if (now - conn->last_send_ms() >= config_.server.heartbeat_interval_ms) {
       std::string frame;

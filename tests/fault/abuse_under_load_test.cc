@@ -345,8 +345,18 @@ TEST(AbuseUnderLoadTest, AbusivePeersCostOnlyThemselvesWhileTheLoadKeepsGoing) {
     stalled_thread.join();
     abusers_done = true;
   });
+  // Answers of the load per 250 ms of abuse, to show when it slowed down.
+  std::string timeline;
+  long bucket_begin = during_begin;
+  Clock::time_point bucket_end = abuse_start + std::chrono::milliseconds(250);
   while (!abusers_done) {
     rss_peak = std::max(rss_peak, RssKb(pid));
+    if (Clock::now() >= bucket_end) {
+      long now_answered = load.answered();
+      timeline += " " + std::to_string(now_answered - bucket_begin);
+      bucket_begin = now_answered;
+      bucket_end += std::chrono::milliseconds(250);
+    }
     std::this_thread::sleep_for(std::chrono::milliseconds(20));  // sampling interval
   }
   joiner.join();
@@ -375,6 +385,7 @@ TEST(AbuseUnderLoadTest, AbusivePeersCostOnlyThemselvesWhileTheLoadKeepsGoing) {
   const std::string log = daemon.ReadLog();
   const long bad_frames = MetricValue(daemon.metrics_port(), "dbproxy_bad_frames_total");
   const long idle_closes = MetricValue(daemon.metrics_port(), "dbproxy_idle_closes_total");
+  const long capped = MetricValue(daemon.metrics_port(), "dbproxy_inflight_capped_total");
   const long output_closes = MetricValue(daemon.metrics_port(), "dbproxy_output_full_closes_total");
   // What the daemon may hold for the abusers: the non-reader's output up to the limit and
   // one join of answers past it, the worker queue full of its requests (each kept with its
@@ -383,7 +394,7 @@ TEST(AbuseUnderLoadTest, AbusivePeersCostOnlyThemselvesWhileTheLoadKeepsGoing) {
   const long frame_kb =
       static_cast<long>(WireClient::kHeaderBytes + kNonReaderContentBytes + 64) / 1024 + 1;
   const long bound_kb = rss_before + kOutputLimit / 1024 + 256 + kQueueLimit * frame_kb +
-                        2 * (kMaxFrameBytes / 1024) + kStalled * 4 + 32 * 1024;
+                        2 * (kMaxFrameBytes / 1024) + kStalled * 4 + 16 * 1024;
   std::printf(
       "[ abuse ] load alone %.0f sends/s (max %ld ms), during the %.1f s of abuse %.0f sends/s "
       "(%.0f%%, max latency overall %ld ms, %ld failed)\n",
@@ -391,7 +402,7 @@ TEST(AbuseUnderLoadTest, AbusivePeersCostOnlyThemselvesWhileTheLoadKeepsGoing) {
       100 * during_rate / std::max(alone_rate, 1.0), load.max_latency_ms(), load.failed());
   std::printf(
       "[ abuse ] RSS KiB: idle %ld, before %ld, peak %ld, after %ld (bound %ld = before + output "
-      "limit + queue of %u requests + partial frames + 32 MiB)\n",
+      "limit + queue of %u requests + partial frames + 16 MiB)\n",
       rss_idle, rss_before, rss_peak, rss_after, bound_kb, kQueueLimit);
   std::printf(
       "[ abuse ] non-reader: %d of %d sends written, cut off after %.0f ms%s, closed %s; "
@@ -402,6 +413,17 @@ TEST(AbuseUnderLoadTest, AbusivePeersCostOnlyThemselvesWhileTheLoadKeepsGoing) {
       oversized_ms, stalled.closed, stalled.connected, stalled.first_close_ms,
       stalled.last_close_ms, kIdleTimeoutMs);
 
+  long abusive_stored = 0;
+  for (int shard = 0; shard < 8; ++shard) {
+    abusive_stored +=
+        std::stol(db->QueryValue("SELECT COUNT(*) FROM IMMessage_" + std::to_string(shard) +
+                                 " WHERE fromId = " + std::to_string(kNonReaderFrom))
+                      .value_or("0"));
+  }
+  std::printf(
+      "[ abuse ] load answers per 250 ms of abuse:%s; non-reader sends stored: %ld, paused at "
+      "its in-flight cap %ld times\n",
+      timeline.c_str(), abusive_stored, capped);
   EXPECT_GE(during_rate, alone_rate / 2) << "the well-behaved load lost more than half";
   EXPECT_EQ(load.failed(), 0) << "well-behaved sends failed or were not answered";
   EXPECT_LE(rss_peak, bound_kb) << "dbproxyd RSS grew past its per-connection limits";
@@ -413,6 +435,7 @@ TEST(AbuseUnderLoadTest, AbusivePeersCostOnlyThemselvesWhileTheLoadKeepsGoing) {
       log.find("peer=127.0.0.1:" + std::to_string(non_reader.local_port) + " output buffer over"),
       std::string::npos)
       << "no 'output buffer over' line for the non-reader";
+  EXPECT_GE(capped, 1) << "the non-reader never reached max_inflight_per_connection";
   EXPECT_GE(output_closes, 1) << "dbproxy_output_full_closes_total did not count the non-reader";
 
   EXPECT_TRUE(oversized_closed) << "a frame claiming 4 GiB did not close its connection";
