@@ -395,6 +395,9 @@ void Server::OnClosed(net::Connection& conn) {
     case net::CloseCause::kIdle:
       metrics_.idle_closes.fetch_add(1, std::memory_order_relaxed);
       break;
+    case net::CloseCause::kFrameTimeout:
+      metrics_.frame_timeouts.fetch_add(1, std::memory_order_relaxed);
+      break;
     case net::CloseCause::kPeer:
     case net::CloseCause::kOther:
       break;
@@ -505,12 +508,16 @@ void Server::ResumePaused() {
 void Server::SweepConnections() {
   uint64_t now = uv_now(loop_.uv());
   std::vector<net::Connection*> idle;
+  std::vector<net::Connection*> stuck;  // a frame begun and not finished in time
   for (auto& [id, conn] : connections_) {
     // A connection the daemon stopped reading (queue full, in-flight cap) has a frame
     // waiting: its silence is ours, not the peer's.
     bool held = paused_.count(id) != 0 || capped_.count(id) != 0;
     if (!held && now - conn->last_recv_ms() > config_.server.idle_timeout_ms) {
       idle.push_back(conn);
+    } else if (!held && config_.server.frame_timeout_ms > 0 && conn->partial_since_ms() != 0 &&
+               now - conn->partial_since_ms() > config_.server.frame_timeout_ms) {
+      stuck.push_back(conn);
     } else if (now - conn->last_send_ms() >= config_.server.heartbeat_interval_ms) {
       std::string frame;
       net::AppendFrame(kServiceOther, kCmdHeartbeat, 0, {}, &frame);
@@ -521,6 +528,12 @@ void Server::SweepConnections() {
     log::Get("net")->info("conn={} peer={} idle for {} ms, closing", conn->id(), conn->peer(),
                           now - conn->last_recv_ms());
     conn->Close("idle timeout", net::CloseCause::kIdle);
+  }
+  for (net::Connection* conn : stuck) {
+    log::Get("net")->info(
+        "conn={} peer={} frame incomplete for {} ms (frame_timeout_ms {}), closing", conn->id(),
+        conn->peer(), now - conn->partial_since_ms(), config_.server.frame_timeout_ms);
+    conn->Close("frame timeout", net::CloseCause::kFrameTimeout);
   }
 }
 

@@ -105,6 +105,9 @@ std::string Metrics::RenderPrometheus(const std::function<void(std::string*)>& e
   Help(&out, "dbproxy_idle_closes_total", "counter",
        "Connections closed after idle_timeout_ms without receiving a byte.");
   Line(&out, "dbproxy_idle_closes_total", "", static_cast<double>(idle_closes.load()));
+  Help(&out, "dbproxy_frame_timeouts_total", "counter",
+       "Connections closed with a frame begun but incomplete for frame_timeout_ms.");
+  Line(&out, "dbproxy_frame_timeouts_total", "", static_cast<double>(frame_timeouts.load()));
   Help(&out, "dbproxy_inflight_capped_total", "counter",
        "Times one connection stopped being read at max_inflight_per_connection.");
   Line(&out, "dbproxy_inflight_capped_total", "", static_cast<double>(inflight_capped.load()));

@@ -31,6 +31,9 @@ struct ServerConfig {
   uint32_t heartbeat_interval_ms = 5000;  // send a heartbeat after this much silence
   uint32_t idle_timeout_ms = 30000;       // close after this long without input
   uint32_t shutdown_deadline_ms = 4000;   // SIGTERM: in-flight work gets this long
+  // Close a connection whose frame (header included) stays incomplete this long even though
+  // bytes trickle in, which idle_timeout_ms does not catch; 0 disables.
+  uint32_t frame_timeout_ms = 10000;
   // Peers that may connect, as CIDR blocks (validated by the loader, see net/allow_list.h).
   // Absent: a loopback listener admits loopback peers only, any other listener admits
   // every peer and start-up warns about it. Present: every listener admits exactly these.

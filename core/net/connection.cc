@@ -124,6 +124,7 @@ void Connection::OnRead(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf) {
     // What is left (a partial frame, or frames refused while paused) must outlive the chunk.
     if (used < data.size() && !self->closing_) {
       in.assign(data.substr(used));
+      self->partial_since_ms_ = self->last_recv_ms_;
     }
     return;
   }
@@ -161,6 +162,9 @@ void Connection::TakeFrames() {
   // Give back what a large frame made the buffer grow to once it is gone.
   if (input_.empty()) {
     std::string().swap(input_);
+    partial_since_ms_ = 0;
+  } else if (used > 0) {
+    partial_since_ms_ = uv_now(tcp_->loop);  // the next frame has begun
   }
 }
 

@@ -29,7 +29,7 @@ class ConnectionOwner {
 
 // Why the daemon closed a connection (kPeer: the peer closed it or the socket failed), so
 // the owner can count each cause.
-enum class CloseCause { kPeer, kBadFrame, kOutputFull, kIdle, kOther };
+enum class CloseCause { kPeer, kBadFrame, kOutputFull, kIdle, kFrameTimeout, kOther };
 
 struct ConnectionLimits {
   uint32_t max_frame_bytes = 1024 * 1024;
@@ -51,6 +51,9 @@ class Connection {
   uint64_t last_recv_ms() const { return last_recv_ms_; }
   uint64_t last_send_ms() const { return last_send_ms_; }
   size_t output_bytes() const { return output_bytes_; }
+  // When the first byte of the frame still incomplete at the front of the input arrived
+  // (loop clock, ms); 0 when no partial frame is pending. For the frame timeout sweep.
+  uint64_t partial_since_ms() const { return partial_since_ms_; }
   bool closing() const { return closing_; }
 
   void StartReading();
@@ -85,6 +88,7 @@ class Connection {
   size_t output_bytes_ = 0;  // queued in uv_write requests not yet completed
   uint64_t last_recv_ms_;
   uint64_t last_send_ms_;
+  uint64_t partial_since_ms_ = 0;
   bool paused_ = false;
   bool reading_ = false;
   bool closing_ = false;

@@ -4,11 +4,13 @@
 // then, at once:
 //   (a) a client that sends 50,000 sends and never reads an answer;
 //   (b) 500 connections that send half a frame header and then nothing;
-//   (c) a connection whose first frame claims a length of 2^32-1 bytes.
+//   (c) a connection whose first frame claims a length of 2^32-1 bytes;
+//   (d) a connection that sends a header one byte at a time, never idle for long.
 // The well-behaved load must keep at least half its alone throughput while they last;
 // dbproxyd's RSS must stay under a bound made of its configured per-connection limits; the
-// non-reader must be closed past server.max_output_buffer_bytes, the stalled ones by
-// server.idle_timeout_ms, the oversized one at once (each with its log line and metric);
+// non-reader must be closed past server.max_output_buffer_bytes (after being held at
+// server.max_inflight_per_connection), the stalled and trickled headers by
+// server.frame_timeout_ms, the oversized one at once (each with its log line or metric);
 // the daemon must answer afterwards; and every send of the load (and of the non-reader,
 // whose answers nobody read) must satisfy invariants I1-I6 of tests/cluster/invariants.h.
 
@@ -55,6 +57,7 @@ constexpr uint32_t kMaxFrameBytes = 1024 * 1024;
 constexpr uint32_t kOutputLimit = 2 * 1024 * 1024;  // server.max_output_buffer_bytes
 constexpr uint32_t kQueueLimit = 4096;              // server.worker_queue_limit
 constexpr uint32_t kIdleTimeoutMs = 3000;           // server.idle_timeout_ms
+constexpr uint32_t kFrameTimeoutMs = 2000;          // server.frame_timeout_ms
 constexpr int kWorkers = 4;
 
 constexpr int kLoadThreads = 4;
@@ -258,6 +261,28 @@ void RunStalled(uint16_t port, int timeout_ms, StalledResult* out) {
   }
 }
 
+// (d) One connection that sends a header a byte at a time, each byte well within
+// idle_timeout_ms of the last: only the frame timeout ends it. The ms until the daemon
+// closed it, -1 if it did not within timeout_ms.
+double RunTrickler(uint16_t port, int timeout_ms) {
+  WireClient client;
+  if (!client.Connect(port)) {
+    ADD_FAILURE() << "trickler connect: " << client.last_error();
+    return -1;
+  }
+  std::string header = WireClient::EncodeFrame(WireClient::MakeFrame(3, 0x0301, 1, "x"));
+  Clock::time_point start = Clock::now();
+  for (size_t i = 0; Ms(Clock::now() - start) < timeout_ms; ++i) {
+    if (i < header.size() && !client.SendRaw(header.substr(i, 1), 1000)) {
+      break;
+    }
+    if (client.IsClosed(static_cast<int>(kIdleTimeoutMs / 6))) {
+      return Ms(Clock::now() - start);
+    }
+  }
+  return client.IsClosed(0) ? Ms(Clock::now() - start) : -1;
+}
+
 // The value of an unlabelled counter on the metrics page; -1 if absent.
 long MetricValue(uint16_t metrics_port, const std::string& name) {
   std::string page = HttpGet(metrics_port, "/metrics");
@@ -301,7 +326,8 @@ TEST(AbuseUnderLoadTest, AbusivePeersCostOnlyThemselvesWhileTheLoadKeepsGoing) {
   options.server_overrides = "max_frame_bytes: " + std::to_string(kMaxFrameBytes) +
                              "\nmax_output_buffer_bytes: " + std::to_string(kOutputLimit) +
                              "\nworker_queue_limit: " + std::to_string(kQueueLimit) +
-                             "\nidle_timeout_ms: " + std::to_string(kIdleTimeoutMs) + "\n";
+                             "\nidle_timeout_ms: " + std::to_string(kIdleTimeoutMs) +
+                             "\nframe_timeout_ms: " + std::to_string(kFrameTimeoutMs) + "\n";
   DaemonProcess daemon;
   ASSERT_TRUE(daemon.Start(*db, *redis, options));
   const pid_t pid = daemon.pid();
@@ -329,6 +355,9 @@ TEST(AbuseUnderLoadTest, AbusivePeersCostOnlyThemselvesWhileTheLoadKeepsGoing) {
   StalledResult stalled;
   std::thread stalled_thread(RunStalled, daemon.port(), static_cast<int>(kIdleTimeoutMs) + 8000,
                              &stalled);
+  double trickler_ms = -1;
+  std::thread trickler_thread(
+      [&] { trickler_ms = RunTrickler(daemon.port(), static_cast<int>(kIdleTimeoutMs) * 3); });
   WireClient oversized;
   ASSERT_TRUE(oversized.Connect(daemon.port()));
   WireClient::Frame lie = WireClient::MakeFrame(3, 0x0301, 1, std::string(64, 'z'));
@@ -343,6 +372,7 @@ TEST(AbuseUnderLoadTest, AbusivePeersCostOnlyThemselvesWhileTheLoadKeepsGoing) {
   std::thread joiner([&] {
     non_reader_thread.join();
     stalled_thread.join();
+    trickler_thread.join();
     abusers_done = true;
   });
   // Answers of the load per 250 ms of abuse, to show when it slowed down.
@@ -384,7 +414,7 @@ TEST(AbuseUnderLoadTest, AbusivePeersCostOnlyThemselvesWhileTheLoadKeepsGoing) {
 
   const std::string log = daemon.ReadLog();
   const long bad_frames = MetricValue(daemon.metrics_port(), "dbproxy_bad_frames_total");
-  const long idle_closes = MetricValue(daemon.metrics_port(), "dbproxy_idle_closes_total");
+  const long frame_timeouts = MetricValue(daemon.metrics_port(), "dbproxy_frame_timeouts_total");
   const long capped = MetricValue(daemon.metrics_port(), "dbproxy_inflight_capped_total");
   const long output_closes = MetricValue(daemon.metrics_port(), "dbproxy_output_full_closes_total");
   // What the daemon may hold for the abusers: the non-reader's output up to the limit and
@@ -407,11 +437,12 @@ TEST(AbuseUnderLoadTest, AbusivePeersCostOnlyThemselvesWhileTheLoadKeepsGoing) {
   std::printf(
       "[ abuse ] non-reader: %d of %d sends written, cut off after %.0f ms%s, closed %s; "
       "oversized length closed after %.0f ms; %d/%d stalled half headers closed after "
-      "%.0f..%.0f ms (idle_timeout_ms %u)\n",
+      "%.0f..%.0f ms, a byte-a-time header after %.0f ms (frame_timeout_ms %u, idle_timeout_ms "
+      "%u)\n",
       non_reader.sent, kNonReaderSends, non_reader.cut_ms,
       non_reader.timed_out ? " (write timed out)" : "", non_reader.closed ? "yes" : "no",
       oversized_ms, stalled.closed, stalled.connected, stalled.first_close_ms,
-      stalled.last_close_ms, kIdleTimeoutMs);
+      stalled.last_close_ms, trickler_ms, kFrameTimeoutMs, kIdleTimeoutMs);
 
   long abusive_stored = 0;
   for (int shard = 0; shard < 8; ++shard) {
@@ -445,9 +476,14 @@ TEST(AbuseUnderLoadTest, AbusivePeersCostOnlyThemselvesWhileTheLoadKeepsGoing) {
 
   EXPECT_EQ(stalled.connected, kStalled);
   EXPECT_EQ(stalled.closed, stalled.connected) << "stalled half headers left open";
-  EXPECT_LE(stalled.last_close_ms, kIdleTimeoutMs + 2500.0)
-      << "stalled connections outlived idle_timeout_ms by more than two sweeps";
-  EXPECT_GE(idle_closes, stalled.connected) << "dbproxy_idle_closes_total did not count them";
+  EXPECT_LE(stalled.last_close_ms, kFrameTimeoutMs + 2500.0)
+      << "stalled half headers outlived frame_timeout_ms by more than two sweeps";
+  EXPECT_GE(trickler_ms, 0) << "a header trickled a byte at a time was never closed";
+  EXPECT_LE(trickler_ms, kFrameTimeoutMs + 2500.0)
+      << "the trickled header outlived frame_timeout_ms";
+  EXPECT_GE(frame_timeouts, stalled.connected + 1)
+      << "dbproxy_frame_timeouts_total did not count the stalled and trickled headers";
+  EXPECT_NE(log.find("frame incomplete for"), std::string::npos) << "no frame timeout log line";
 
   EXPECT_FALSE(daemon.WaitExit(0).has_value()) << "dbproxyd exited";
   cluster::CheckEventually(*db, *redis, ledger);
