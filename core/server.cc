@@ -1,7 +1,9 @@
 #include "core/server.h"
 
+#include <sys/resource.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -64,6 +66,39 @@ std::string JsonEscape(const std::string& s) {
 // IMStopReceivePacket{result = 0}: field 1, varint, value 0.
 const std::string kStopReceiveBody("\x08\x00", 2);
 
+// Every connection is a descriptor; pools, listeners, the admin socket and plugins need
+// some more. Raises the soft open-file limit towards that, as far as the hard limit allows,
+// and warns when it stays short: past it accept() fails with EMFILE and peers are dropped.
+void EnsureFileLimit(const config::Config& config) {
+  rlim_t needed = config.server.max_connections + 64;
+  for (const auto& [name, pool] : config.mysql) {
+    needed += pool.pool_size;
+  }
+  for (const auto& [name, pool] : config.redis) {
+    needed += pool.pool_size;
+  }
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur >= needed) {
+    return;
+  }
+  rlim_t was = limit.rlim_cur;
+  limit.rlim_cur = limit.rlim_max == RLIM_INFINITY ? needed : std::min(needed, limit.rlim_max);
+  if (limit.rlim_cur > was && setrlimit(RLIMIT_NOFILE, &limit) == 0) {
+    log::Get("server")->info("open file limit raised from {} to {}", was, limit.rlim_cur);
+  } else {
+    limit.rlim_cur = was;
+  }
+  if (limit.rlim_cur < needed) {
+    log::Get("server")->warn(
+        "open file limit {} (hard {}) is below the {} descriptors server.max_connections {} "
+        "needs: connections past about {} will fail at accept; raise LimitNOFILE / ulimit -n",
+        limit.rlim_cur, limit.rlim_max, needed, config.server.max_connections,
+        limit.rlim_cur > needed - config.server.max_connections
+            ? limit.rlim_cur - (needed - config.server.max_connections)
+            : 0);
+  }
+}
+
 }  // namespace
 
 Server::Server(config::Config config, Options options)
@@ -113,6 +148,7 @@ Status Server::StartListeners() {
     listeners_.push_back(std::move(l));
   }
   ApplyAllowList(config_.server.allow, true);
+  EnsureFileLimit(config_);
   return Status::Ok();
 }
 

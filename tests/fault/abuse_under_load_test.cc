@@ -490,5 +490,36 @@ TEST(AbuseUnderLoadTest, AbusivePeersCostOnlyThemselvesWhileTheLoadKeepsGoing) {
   EXPECT_EQ(daemon.Stop(), 0);
 }
 
+// dbproxyd started with an open-file limit far below server.max_connections raises it as
+// far as the hard limit allows and says so, and names the shortfall if one remains.
+TEST(AbuseUnderLoadTest, ShortOpenFileLimitIsRaisedOrNamedAtStartup) {
+  constexpr uint32_t kConnections = 100000;
+  rlimit saved{};
+  ASSERT_EQ(getrlimit(RLIMIT_NOFILE, &saved), 0);
+  if (saved.rlim_max != RLIM_INFINITY && saved.rlim_max <= 256) {
+    GTEST_SKIP() << "hard open-file limit " << saved.rlim_max << " leaves nothing to raise";
+  }
+  std::unique_ptr<TestDatabase> db = TestDatabase::Create();
+  std::unique_ptr<TestRedis> redis = TestRedis::Create();
+  DaemonOptions options;
+  options.plugins = {"message"};
+  options.workers = 2;
+  options.server_overrides = "max_connections: " + std::to_string(kConnections) + "\n";
+  DaemonProcess daemon;
+  rlimit low = saved;
+  low.rlim_cur = 256;
+  ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &low), 0);
+  bool started = daemon.Start(*db, *redis, options);  // the child inherits the low limit
+  ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &saved), 0);
+  ASSERT_TRUE(started);
+  const std::string log = daemon.ReadLog();
+  EXPECT_NE(log.find("open file limit raised from 256 to "), std::string::npos) << log;
+  bool short_of_hard = saved.rlim_max != RLIM_INFINITY && saved.rlim_max < kConnections;
+  EXPECT_EQ(log.find("is below the") != std::string::npos, short_of_hard)
+      << "a remaining shortfall must be named, and only then:\n"
+      << log;
+  EXPECT_EQ(daemon.Stop(), 0);
+}
+
 }  // namespace
 }  // namespace dbproxy::testing::fault
