@@ -1,5 +1,6 @@
 #include "core/server.h"
 
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -69,6 +70,39 @@ const std::string kStopReceiveBody("\x08\x00", 2);
 // msg_server reads the notice only when its event loop gets to that connection.
 constexpr uint64_t kStopQuietMs = 250;
 
+// Every connection is a descriptor; pools, listeners, the admin socket and plugins need
+// some more. Raises the soft open-file limit towards that, as far as the hard limit allows,
+// and warns when it stays short: past it accept() fails with EMFILE and peers are dropped.
+void EnsureFileLimit(const config::Config& config) {
+  rlim_t needed = config.server.max_connections + 64;
+  for (const auto& [name, pool] : config.mysql) {
+    needed += pool.pool_size;
+  }
+  for (const auto& [name, pool] : config.redis) {
+    needed += pool.pool_size;
+  }
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur >= needed) {
+    return;
+  }
+  rlim_t was = limit.rlim_cur;
+  limit.rlim_cur = limit.rlim_max == RLIM_INFINITY ? needed : std::min(needed, limit.rlim_max);
+  if (limit.rlim_cur > was && setrlimit(RLIMIT_NOFILE, &limit) == 0) {
+    log::Get("server")->info("open file limit raised from {} to {}", was, limit.rlim_cur);
+  } else {
+    limit.rlim_cur = was;
+  }
+  if (limit.rlim_cur < needed) {
+    log::Get("server")->warn(
+        "open file limit {} (hard {}) is below the {} descriptors server.max_connections {} "
+        "needs: connections past about {} will fail at accept; raise LimitNOFILE / ulimit -n",
+        limit.rlim_cur, limit.rlim_max, needed, config.server.max_connections,
+        limit.rlim_cur > needed - config.server.max_connections
+            ? limit.rlim_cur - (needed - config.server.max_connections)
+            : 0);
+  }
+}
+
 }  // namespace
 
 Server::Server(config::Config config, Options options)
@@ -118,6 +152,7 @@ Status Server::StartListeners() {
     listeners_.push_back(std::move(l));
   }
   ApplyAllowList(config_.server.allow, true);
+  EnsureFileLimit(config_);
   return Status::Ok();
 }
 
@@ -219,7 +254,7 @@ int Server::Run() {
   workers_ = std::make_unique<dispatch::WorkerPool>(
       config_.server.workers, config_.server.worker_queue_limit,
       [this] { uv_async_send(space_async_); },
-      [](const void*, std::vector<void*>& payloads) {
+      [this](const void*, std::vector<void*>& payloads) {
         // Every payload is a RequestContext of one batch command entry (see OnFrame).
         std::vector<plugin::RequestContext*> ctxs;
         ctxs.reserve(payloads.size());
@@ -228,7 +263,9 @@ int Server::Run() {
         }
         plugin::RunBatch(ctxs.data(), ctxs.size());
         for (plugin::RequestContext* ctx : ctxs) {
+          uint64_t conn_id = ctx->conn_id;
           delete ctx;
+          RequestDone(conn_id);
         }
       });
 
@@ -347,6 +384,15 @@ bool Server::OnFrame(net::Connection& conn, const net::FrameHeader& header, std:
     paused_.insert(conn.id());
     return false;
   }
+  uint32_t& inflight = inflight_[conn.id()];
+  if (inflight >= config_.server.max_inflight_per_connection) {
+    // This peer alone waits (its frame stays buffered) until its own requests finish.
+    if (capped_.insert(conn.id()).second) {
+      metrics_.inflight_capped.fetch_add(1, std::memory_order_relaxed);
+    }
+    return false;
+  }
+  ++inflight;
   auto* ctx = new plugin::RequestContext();
   ctx->conn_id = conn.id();
   ctx->header = header;
@@ -368,17 +414,38 @@ bool Server::OnFrame(net::Connection& conn, const net::FrameHeader& header, std:
     return true;
   }
   workers_->Submit(
-      [ctx] {
+      [this, ctx] {
         plugin::RunHandler(*ctx);
+        uint64_t conn_id = ctx->conn_id;
         delete ctx;
+        RequestDone(conn_id);
       },
       key);
   return true;
 }
 
 void Server::OnClosed(net::Connection& conn) {
+  switch (conn.close_cause()) {
+    case net::CloseCause::kBadFrame:
+      metrics_.bad_frames.fetch_add(1, std::memory_order_relaxed);
+      break;
+    case net::CloseCause::kOutputFull:
+      metrics_.output_full_closes.fetch_add(1, std::memory_order_relaxed);
+      break;
+    case net::CloseCause::kIdle:
+      metrics_.idle_closes.fetch_add(1, std::memory_order_relaxed);
+      break;
+    case net::CloseCause::kFrameTimeout:
+      metrics_.frame_timeouts.fetch_add(1, std::memory_order_relaxed);
+      break;
+    case net::CloseCause::kPeer:
+    case net::CloseCause::kOther:
+      break;
+  }
   connections_.erase(conn.id());
   paused_.erase(conn.id());
+  inflight_.erase(conn.id());  // requests still running are not counted for anyone
+  capped_.erase(conn.id());
   metrics_.connections.fetch_sub(1, std::memory_order_relaxed);
 }
 
@@ -390,11 +457,21 @@ void Server::QueueFrame(uint64_t conn_id, std::string frame) {
   uv_async_send(reply_async_);
 }
 
+void Server::RequestDone(uint64_t conn_id) {
+  {
+    std::lock_guard<std::mutex> lock(reply_mu_);
+    done_.push_back(conn_id);
+  }
+  uv_async_send(reply_async_);
+}
+
 void Server::DrainReplies() {
   std::vector<std::pair<uint64_t, std::string>> batch;
+  std::vector<uint64_t> done;
   {
     std::lock_guard<std::mutex> lock(reply_mu_);
     batch.swap(replies_);
+    done.swap(done_);
   }
   // Frames for one connection are joined into one write (fewer syscalls under load, order
   // kept), in pieces of at most kJoinBytes so the output bound is checked as they grow.
@@ -424,6 +501,31 @@ void Server::DrainReplies() {
     }
     conn->second->Send(std::move(pending));
   }
+  // Finished requests: a connection paused at its in-flight cap is read again once half of
+  // its requests are done (not at every single one, which would pause it again at once).
+  for (uint64_t id : done) {
+    auto it = inflight_.find(id);
+    if (it == inflight_.end()) {
+      continue;  // closed meanwhile
+    }
+    if (--it->second == 0) {
+      inflight_.erase(it);
+    }
+  }
+  std::vector<uint64_t> resume;
+  for (uint64_t id : capped_) {
+    auto n = inflight_.find(id);
+    if (n == inflight_.end() || n->second <= config_.server.max_inflight_per_connection / 2) {
+      resume.push_back(id);
+    }
+  }
+  for (uint64_t id : resume) {
+    capped_.erase(id);
+    auto conn = connections_.find(id);
+    if (conn != connections_.end()) {
+      conn->second->Resume();  // refused again (re-capped, or paused) if it cannot go on
+    }
+  }
 }
 
 void Server::ResumePaused() {
@@ -446,9 +548,16 @@ void Server::ResumePaused() {
 void Server::SweepConnections() {
   uint64_t now = uv_now(loop_.uv());
   std::vector<net::Connection*> idle;
+  std::vector<net::Connection*> stuck;  // a frame begun and not finished in time
   for (auto& [id, conn] : connections_) {
-    if (now - conn->last_recv_ms() > config_.server.idle_timeout_ms) {
+    // A connection the daemon stopped reading (queue full, in-flight cap) has a frame
+    // waiting: its silence is ours, not the peer's.
+    bool held = paused_.count(id) != 0 || capped_.count(id) != 0;
+    if (!held && now - conn->last_recv_ms() > config_.server.idle_timeout_ms) {
       idle.push_back(conn);
+    } else if (!held && config_.server.frame_timeout_ms > 0 && conn->partial_since_ms() != 0 &&
+               now - conn->partial_since_ms() > config_.server.frame_timeout_ms) {
+      stuck.push_back(conn);
     } else if (now - conn->last_send_ms() >= config_.server.heartbeat_interval_ms) {
       std::string frame;
       net::AppendFrame(kServiceOther, kCmdHeartbeat, 0, {}, &frame);
@@ -458,7 +567,13 @@ void Server::SweepConnections() {
   for (net::Connection* conn : idle) {
     log::Get("net")->info("conn={} peer={} idle for {} ms, closing", conn->id(), conn->peer(),
                           now - conn->last_recv_ms());
-    conn->Close("idle timeout");
+    conn->Close("idle timeout", net::CloseCause::kIdle);
+  }
+  for (net::Connection* conn : stuck) {
+    log::Get("net")->info(
+        "conn={} peer={} frame incomplete for {} ms (frame_timeout_ms {}), closing", conn->id(),
+        conn->peer(), now - conn->partial_since_ms(), config_.server.frame_timeout_ms);
+    conn->Close("frame timeout", net::CloseCause::kFrameTimeout);
   }
 }
 

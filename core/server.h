@@ -73,6 +73,8 @@ class Server : public net::ConnectionOwner {
   size_t ApplyAllowList(const std::optional<std::vector<std::string>>& allow, bool at_startup);
   void OnRefused(const std::string& peer, const std::string& local);
   void QueueFrame(uint64_t conn_id, std::string frame);  // any thread
+  // A request of conn_id finished (answered or not); any thread. Feeds the in-flight count.
+  void RequestDone(uint64_t conn_id);
   void DrainReplies();
   void SweepConnections();
   void ResumePaused();
@@ -94,12 +96,17 @@ class Server : public net::ConnectionOwner {
   std::vector<std::unique_ptr<net::Listener>> listeners_;
   std::unordered_map<uint64_t, net::Connection*> connections_;
   std::unordered_set<uint64_t> paused_;
+  // Requests per connection queued or running (entries only while non-zero), and the
+  // connections paused for reaching server.max_inflight_per_connection.
+  std::unordered_map<uint64_t, uint32_t> inflight_;
+  std::unordered_set<uint64_t> capped_;
   uint64_t next_conn_id_ = 1;
   uint64_t start_ms_ = 0;
 
   // Replies from workers, drained on the loop thread.
   std::mutex reply_mu_;
   std::vector<std::pair<uint64_t, std::string>> replies_;  // guarded by reply_mu_
+  std::vector<uint64_t> done_;                             // guarded by reply_mu_
   uv_async_t* reply_async_ = nullptr;
   uv_async_t* space_async_ = nullptr;  // worker queue has room again
   uv_timer_t* sweep_timer_ = nullptr;

@@ -98,6 +98,19 @@ std::string Metrics::RenderPrometheus(const std::function<void(std::string*)>& e
   Line(&out, "dbproxy_admin_denied_total", "", static_cast<double>(admin_denied.load()));
   Help(&out, "dbproxy_bad_frames_total", "counter", "Connections closed for a bad frame length.");
   Line(&out, "dbproxy_bad_frames_total", "", static_cast<double>(bad_frames.load()));
+  Help(&out, "dbproxy_output_full_closes_total", "counter",
+       "Connections closed because more than max_output_buffer_bytes of answers were unread.");
+  Line(&out, "dbproxy_output_full_closes_total", "",
+       static_cast<double>(output_full_closes.load()));
+  Help(&out, "dbproxy_idle_closes_total", "counter",
+       "Connections closed after idle_timeout_ms without receiving a byte.");
+  Line(&out, "dbproxy_idle_closes_total", "", static_cast<double>(idle_closes.load()));
+  Help(&out, "dbproxy_frame_timeouts_total", "counter",
+       "Connections closed with a frame begun but incomplete for frame_timeout_ms.");
+  Line(&out, "dbproxy_frame_timeouts_total", "", static_cast<double>(frame_timeouts.load()));
+  Help(&out, "dbproxy_inflight_capped_total", "counter",
+       "Times one connection stopped being read at max_inflight_per_connection.");
+  Line(&out, "dbproxy_inflight_capped_total", "", static_cast<double>(inflight_capped.load()));
   Help(&out, "dbproxy_unknown_commands_total", "counter", "Frames with no handler.");
   Line(&out, "dbproxy_unknown_commands_total", "", static_cast<double>(unknown_commands.load()));
   Help(&out, "dbproxy_replies_dropped_total", "counter", "Replies whose connection was gone.");

@@ -49,7 +49,11 @@ class Metrics {
   std::atomic<uint64_t> connections_rejected{0};
   std::atomic<uint64_t> connections_denied{0};  // peer not in server.allow, closed at accept
   std::atomic<uint64_t> admin_denied{0};        // admin socket peer neither root nor in group
-  std::atomic<uint64_t> bad_frames{0};
+  std::atomic<uint64_t> bad_frames{0};          // closed: frame length out of 16..max_frame_bytes
+  std::atomic<uint64_t> output_full_closes{0};  // closed: over max_output_buffer_bytes unread
+  std::atomic<uint64_t> idle_closes{0};         // closed: nothing received for idle_timeout_ms
+  std::atomic<uint64_t> frame_timeouts{0};      // closed: a frame incomplete for frame_timeout_ms
+  std::atomic<uint64_t> inflight_capped{0};     // a connection reached max_inflight_per_connection
   std::atomic<uint64_t> unknown_commands{0};
   std::atomic<uint64_t> replies_dropped{0};  // connection gone before the reply was ready
   std::atomic<uint64_t> heartbeats_received{0};

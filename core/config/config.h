@@ -25,9 +25,15 @@ struct ServerConfig {
   uint32_t max_frame_bytes = 1024 * 1024;               // header included
   uint32_t max_output_buffer_bytes = 16 * 1024 * 1024;  // per connection, then close
   uint32_t max_connections = 20000;
+  // Requests of one connection queued or running at once; past it that connection alone
+  // stops being read, so one peer cannot fill the shared queue and stall the others.
+  uint32_t max_inflight_per_connection = 1024;
   uint32_t heartbeat_interval_ms = 5000;  // send a heartbeat after this much silence
   uint32_t idle_timeout_ms = 30000;       // close after this long without input
   uint32_t shutdown_deadline_ms = 4000;   // SIGTERM: in-flight work gets this long
+  // Close a connection whose frame (header included) stays incomplete this long even though
+  // bytes trickle in, which idle_timeout_ms does not catch; 0 disables.
+  uint32_t frame_timeout_ms = 10000;
   // Peers that may connect, as CIDR blocks (validated by the loader, see net/allow_list.h).
   // Absent: a loopback listener admits loopback peers only, any other listener admits
   // every peer and start-up warns about it. Present: every listener admits exactly these.

@@ -216,11 +216,11 @@ Status ParseAllow(const Reader& r, const YAML::Node& node, std::vector<std::stri
 
 Status ParseServer(const Reader& r, const YAML::Node& n, ServerConfig* s) {
   const std::string p = "server";
-  RETURN_IF_ERROR(
-      r.CheckKeys(n, p,
-                  {"listen", "workers", "worker_queue_limit", "max_frame_bytes",
-                   "max_output_buffer_bytes", "max_connections", "heartbeat_interval_ms",
-                   "idle_timeout_ms", "shutdown_deadline_ms", "allow"}));
+  RETURN_IF_ERROR(r.CheckKeys(
+      n, p,
+      {"listen", "workers", "worker_queue_limit", "max_frame_bytes", "max_output_buffer_bytes",
+       "max_connections", "heartbeat_interval_ms", "idle_timeout_ms", "shutdown_deadline_ms",
+       "allow", "max_inflight_per_connection", "frame_timeout_ms"}));
   if (n["listen"].IsDefined()) {
     RETURN_IF_ERROR(ParseListen(r, n["listen"], "server.listen", &s->listen));
   }
@@ -230,11 +230,14 @@ Status ParseServer(const Reader& r, const YAML::Node& n, ServerConfig* s) {
   }
   RETURN_IF_ERROR(r.Unsigned(n, p, "workers", &s->workers, 1));
   RETURN_IF_ERROR(r.Unsigned(n, p, "worker_queue_limit", &s->worker_queue_limit, 1));
+  RETURN_IF_ERROR(
+      r.Unsigned(n, p, "max_inflight_per_connection", &s->max_inflight_per_connection, 1));
   RETURN_IF_ERROR(r.Unsigned(n, p, "max_frame_bytes", &s->max_frame_bytes, 16));
   RETURN_IF_ERROR(r.Unsigned(n, p, "max_output_buffer_bytes", &s->max_output_buffer_bytes, 1024));
   RETURN_IF_ERROR(r.Unsigned(n, p, "max_connections", &s->max_connections, 1));
   RETURN_IF_ERROR(r.Unsigned(n, p, "heartbeat_interval_ms", &s->heartbeat_interval_ms, 100));
   RETURN_IF_ERROR(r.Unsigned(n, p, "idle_timeout_ms", &s->idle_timeout_ms, 100));
+  RETURN_IF_ERROR(r.Unsigned(n, p, "frame_timeout_ms", &s->frame_timeout_ms));
   RETURN_IF_ERROR(r.Unsigned(n, p, "shutdown_deadline_ms", &s->shutdown_deadline_ms));
   if (s->workers > 1024) {
     return r.Error(n["workers"], "server.workers", "must be at most 1024");

@@ -103,6 +103,23 @@ TEST(YamlLoader, OutputBufferMustHoldOneWholeFrame) {
       << c.status().message();
 }
 
+TEST(YamlLoader, PerConnectionLimitsHaveDefaultsAndBounds) {
+  auto d = LoadConfigText("", "d.yaml");
+  ASSERT_TRUE(d.ok()) << d.status().message();
+  EXPECT_EQ(1024u, d->server.max_inflight_per_connection);
+  EXPECT_EQ(10000u, d->server.frame_timeout_ms);
+  auto c = LoadConfigText("server:\n  max_inflight_per_connection: 64\n  frame_timeout_ms: 0\n",
+                          "d.yaml");
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  EXPECT_EQ(64u, c->server.max_inflight_per_connection);
+  EXPECT_EQ(0u, c->server.frame_timeout_ms);  // 0: off
+  auto zero = LoadConfigText("server:\n  max_inflight_per_connection: 0\n", "d.yaml");
+  ASSERT_FALSE(zero.ok());
+  EXPECT_NE(std::string::npos,
+            zero.status().message().find("d.yaml:2: server.max_inflight_per_connection"))
+      << zero.status().message();
+}
+
 TEST(YamlLoader, ClosestKeyIgnoresFarWords) {
   EXPECT_EQ("workers", ClosestKey("wrkers", {"workers", "listen"}));
   EXPECT_EQ("", ClosestKey("zzzzzzzz", {"workers", "listen"}));

@@ -110,7 +110,8 @@ void Connection::OnRead(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf) {
     in.resize(start + (nread > 0 ? static_cast<size_t>(nread) : 0));
   }
   if (nread < 0) {
-    self->Close(nread == UV_EOF ? "peer closed" : uv_strerror(static_cast<int>(nread)));
+    self->Close(nread == UV_EOF ? "peer closed" : uv_strerror(static_cast<int>(nread)),
+                CloseCause::kPeer);
     return;
   }
   if (nread == 0) {
@@ -123,6 +124,7 @@ void Connection::OnRead(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf) {
     // What is left (a partial frame, or frames refused while paused) must outlive the chunk.
     if (used < data.size() && !self->closing_) {
       in.assign(data.substr(used));
+      self->partial_since_ms_ = self->last_recv_ms_;
     }
     return;
   }
@@ -141,7 +143,7 @@ size_t Connection::Consume(std::string_view data) {
     if (r == DecodeResult::kBadLength) {
       log::Get("net")->warn("conn={} peer={} bad frame length {} (allowed 16..{}), closing", id_,
                             peer_, header.length, limits_.max_frame_bytes);
-      Close("bad frame length");
+      Close("bad frame length", CloseCause::kBadFrame);
       break;
     }
     if (!owner_->OnFrame(*this, header, body)) {
@@ -160,6 +162,9 @@ void Connection::TakeFrames() {
   // Give back what a large frame made the buffer grow to once it is gone.
   if (input_.empty()) {
     std::string().swap(input_);
+    partial_since_ms_ = 0;
+  } else if (used > 0) {
+    partial_since_ms_ = uv_now(tcp_->loop);  // the next frame has begun
   }
 }
 
@@ -176,7 +181,7 @@ void Connection::Send(std::string frame) {
     return;
   }
   if (n < 0 && n != UV_EAGAIN) {
-    Close(uv_strerror(n));
+    Close(uv_strerror(n), CloseCause::kPeer);
     return;
   }
   size_t done = n > 0 ? static_cast<size_t>(n) : 0;
@@ -185,7 +190,7 @@ void Connection::Send(std::string frame) {
   if (output_bytes_ + (frame.size() - done) > limits_.max_output_buffer_bytes) {
     log::Get("net")->warn("conn={} peer={} output buffer over {} bytes (peer not reading), closing",
                           id_, peer_, limits_.max_output_buffer_bytes);
-    Close("output buffer full");
+    Close("output buffer full", CloseCause::kOutputFull);
     return;
   }
   auto* w = new WriteRequest{{}, frame.substr(done), this};
@@ -195,7 +200,7 @@ void Connection::Send(std::string frame) {
   if (rc != 0) {
     output_bytes_ -= w->data.size();
     delete w;
-    Close(uv_strerror(rc));
+    Close(uv_strerror(rc), CloseCause::kPeer);
   }
 }
 
@@ -205,15 +210,16 @@ void Connection::OnWrite(uv_write_t* req, int status) {
   self->output_bytes_ -= w->data.size();
   delete w;
   if (status < 0 && status != UV_ECANCELED) {
-    self->Close(uv_strerror(status));
+    self->Close(uv_strerror(status), CloseCause::kPeer);
   }
 }
 
-void Connection::Close(const char* reason) {
+void Connection::Close(const char* reason, CloseCause cause) {
   if (closing_) {
     return;
   }
   closing_ = true;
+  close_cause_ = cause;
   log::Get("net")->debug("conn={} peer={} closing: {}", id_, peer_, reason);
   if (reading_) {
     uv_read_stop(reinterpret_cast<uv_stream_t*>(tcp_));

@@ -27,6 +27,10 @@ class ConnectionOwner {
   virtual void OnClosed(Connection& conn) = 0;
 };
 
+// Why the daemon closed a connection (kPeer: the peer closed it or the socket failed), so
+// the owner can count each cause.
+enum class CloseCause { kPeer, kBadFrame, kOutputFull, kIdle, kFrameTimeout, kOther };
+
 struct ConnectionLimits {
   uint32_t max_frame_bytes = 1024 * 1024;
   uint32_t max_output_buffer_bytes = 16 * 1024 * 1024;
@@ -49,6 +53,9 @@ class Connection {
   size_t output_bytes() const { return output_bytes_; }
   // Bytes received but not yet taken as frames (a partial frame, or frames held while paused).
   size_t input_bytes() const { return input_.size(); }
+  // When the first byte of the frame still incomplete at the front of the input arrived
+  // (loop clock, ms); 0 when no partial frame is pending. For the frame timeout sweep.
+  uint64_t partial_since_ms() const { return partial_since_ms_; }
   bool closing() const { return closing_; }
 
   void StartReading();
@@ -60,7 +67,9 @@ class Connection {
   // pile up is closed.
   void Send(std::string frame);
   // Closes the socket; OnClosed follows once libuv is done, then the object deletes itself.
-  void Close(const char* reason);
+  void Close(const char* reason, CloseCause cause = CloseCause::kOther);
+  // The cause given to the first Close() (kPeer until then).
+  CloseCause close_cause() const { return close_cause_; }
 
  private:
   ~Connection() = default;  // deletes itself from the close callback
@@ -81,9 +90,11 @@ class Connection {
   size_t output_bytes_ = 0;  // queued in uv_write requests not yet completed
   uint64_t last_recv_ms_;
   uint64_t last_send_ms_;
+  uint64_t partial_since_ms_ = 0;
   bool paused_ = false;
   bool reading_ = false;
   bool closing_ = false;
+  CloseCause close_cause_ = CloseCause::kPeer;
 };
 
 }  // namespace dbproxy::net

@@ -11,13 +11,6 @@
 // output passes max_output_buffer_bytes, and 50 of them at once must not make the daemon's
 // RSS grow past a bound set by that limit.
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <poll.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -38,6 +31,7 @@
 #include "IM.Message.pb.h"
 #include "tests/fault/command_catalog.h"
 #include "tests/fault/fault_harness.h"
+#include "tests/fault/non_reader.h"
 #include "tests/support/daemon_process.h"
 #include "tests/support/tcp_proxy.h"
 #include "tests/support/test_database.h"
@@ -400,64 +394,6 @@ constexpr int kBigMessages = 100;
 constexpr size_t kBigMessageBytes = 4000;
 constexpr uint32_t kBigFrom = 3;
 constexpr uint32_t kBigTo = 4;
-
-// A client socket that asks and never reads: a tiny receive buffer, so nearly all the
-// daemon's answers stay on the daemon's side.
-class NonReader {
- public:
-  bool Connect(uint16_t port) {
-    fd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    int small = 4096;
-    setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_port = htons(port);
-    inet_pton(AF_INET, "127.0.0.1", &address.sin_addr);
-    if (connect(fd_, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) {
-      return false;
-    }
-    sockaddr_in local{};
-    socklen_t len = sizeof local;
-    getsockname(fd_, reinterpret_cast<sockaddr*>(&local), &len);
-    local_port_ = ntohs(local.sin_port);
-    return true;
-  }
-  ~NonReader() {
-    if (fd_ >= 0) {
-      close(fd_);
-    }
-  }
-
-  bool Send(const std::string& bytes) {
-    return send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL) ==
-           static_cast<ssize_t>(bytes.size());
-  }
-
-  // Reads until the daemon closes; the bytes read, or -1 if it is still open at the deadline.
-  long DrainUntilClosed(int timeout_ms) {
-    long total = 0;
-    Clock::time_point deadline = Clock::now() + std::chrono::milliseconds(timeout_ms);
-    char buf[65536];
-    while (Clock::now() < deadline) {
-      pollfd p{fd_, POLLIN, 0};
-      if (poll(&p, 1, 100) <= 0) {
-        continue;
-      }
-      ssize_t n = recv(fd_, buf, sizeof buf, 0);
-      if (n <= 0) {
-        return total;  // EOF or reset: closed
-      }
-      total += n;
-    }
-    return -1;
-  }
-
-  uint16_t local_port() const { return local_port_; }
-
- private:
-  int fd_ = -1;
-  uint16_t local_port_ = 0;
-};
 
 std::string BigListRequest() {
   IM::Message::IMGetMsgListReq r;

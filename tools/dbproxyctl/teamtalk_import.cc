@@ -205,8 +205,9 @@ class Importer {
     y << "  workers: " << GetNumber("ThreadNum", "16") << "  # ThreadNum (" << Origin("ThreadNum")
       << ")\n";
     y << "  # New here, no equivalent in the original: worker_queue_limit, max_frame_bytes,\n"
-         "  # max_output_buffer_bytes, max_connections, heartbeat/idle timeouts and\n"
-         "  # shutdown_deadline_ms keep their defaults (see /etc/dbproxy/dbproxy.yaml).\n";
+         "  # max_output_buffer_bytes, max_connections, max_inflight_per_connection,\n"
+         "  # heartbeat/idle/frame timeouts and shutdown_deadline_ms keep their defaults\n"
+         "  # (see /etc/dbproxy/dbproxy.yaml).\n";
   }
 
   void Mysql(std::ostringstream& y) {
