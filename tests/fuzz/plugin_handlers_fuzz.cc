@@ -32,8 +32,20 @@
 
 namespace {
 
-const char* const kModules[] = {"login",      "message", "unread", "session", "group_member",
-                                "group_chat", "user",    "push",   "file",    "audio"};
+#ifndef DBPROXY_FUZZ_MODULES
+#error "DBPROXY_FUZZ_MODULES must list the modules to load (comma-separated)"
+#endif
+
+std::vector<std::string> Modules() {
+  std::vector<std::string> out;
+  std::string_view list(DBPROXY_FUZZ_MODULES);
+  while (!list.empty()) {
+    const size_t comma = list.find(',');
+    out.emplace_back(list.substr(0, comma));
+    list.remove_prefix(comma == std::string_view::npos ? list.size() : comma + 1);
+  }
+  return out;
+}
 
 std::vector<std::string> SplitBatch(std::string_view body, size_t count) {
   std::vector<std::string> out;
@@ -82,8 +94,7 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
   // Every rejected body would print a line: that is most inputs, and slow.
   google::protobuf::SetLogHandler(nullptr);
   const char* dir = std::getenv("DBPROXY_FUZZ_PLUGIN_DIR");
-  dbproxy::fuzz::LoadPlugins(dir != nullptr ? dir : DBPROXY_FUZZ_PLUGIN_DIR,
-                             std::vector<std::string>(std::begin(kModules), std::end(kModules)));
+  dbproxy::fuzz::LoadPlugins(dir != nullptr ? dir : DBPROXY_FUZZ_PLUGIN_DIR, Modules());
   if (std::getenv("DBPROXY_FUZZ_LIST") != nullptr) {
     for (const auto& c : dbproxy::fuzz::Commands()) {
       std::printf("%s 0x%04x%s\n", c.module.c_str(), c.cmd_id, c.batch_fn ? " batch" : "");
