@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <deque>
 #include <memory>
 #include <string_view>
 
@@ -45,9 +46,61 @@ struct dbp_redis_pipeline {
 namespace dbproxy::fuzz {
 namespace {
 
-std::vector<Command>& Registry() {
-  static std::vector<Command> commands;
-  return commands;
+// A registered command and how often it was reached. A deque: Command addresses stay put.
+struct Entry {
+  Command command;
+  uint64_t dispatched = 0;
+  uint64_t called = 0;
+};
+
+struct Subscription {
+  std::string module;
+  std::string event;
+  dbp_event_fn fn = nullptr;
+  void* user = nullptr;
+};
+
+struct Timer {
+  std::string module;
+  dbp_timer_fn fn = nullptr;
+  void* user = nullptr;
+};
+
+// One loaded module, owned here until UnloadPlugins().
+struct Loaded {
+  void* handle = nullptr;
+  const dbp_plugin_descriptor_t* descriptor = nullptr;
+  std::unique_ptr<dbp_plugin> plugin;
+  void* state = nullptr;
+};
+
+// Heap-allocated and never destroyed: the atexit unload runs after static destructors of
+// objects created before it was registered, and must still find these.
+std::deque<Entry>& Registry() {
+  static auto* entries = new std::deque<Entry>;
+  return *entries;
+}
+std::vector<Subscription>& Subscriptions() {
+  static auto* subs = new std::vector<Subscription>;
+  return *subs;
+}
+std::vector<Timer>& Timers() {
+  static auto* timers = new std::vector<Timer>;
+  return *timers;
+}
+std::vector<Loaded>& LoadedModules() {
+  static auto* loaded = new std::vector<Loaded>;
+  return *loaded;
+}
+std::vector<Command>& CommandList() {
+  static auto* list = new std::vector<Command>;
+  return *list;
+}
+uint64_t published_events = 0;
+
+void AddCommand(const Command& c) {
+  Registry().push_back(Entry{c});
+  CommandList().push_back(c);
 }
 
 void Die(const std::string& why) {
@@ -100,7 +153,7 @@ const dbp_host_api_t kApi = [] {
     c.flags = flags;
     c.fn = fn;
     c.user = user;
-    Registry().push_back(c);
+    AddCommand(c);
     return DBP_OK;
   };
   a.register_batch_command = [](dbp_plugin_t* p, uint16_t cmd_id, uint32_t flags,
@@ -116,12 +169,26 @@ const dbp_host_api_t kApi = [] {
     c.batch_fn = fn;
     c.max_batch = max_batch == 0 ? 1 : max_batch;
     c.user = user;
-    Registry().push_back(c);
+    AddCommand(c);
     return DBP_OK;
   };
-  // Events and timers are not driven by this target (module_payload fuzzes the payloads).
-  a.subscribe = [](dbp_plugin_t*, const char*, dbp_event_fn, void*) -> int { return DBP_OK; };
-  a.add_timer = [](dbp_plugin_t*, uint32_t, dbp_timer_fn, void*) -> int { return DBP_OK; };
+  a.subscribe = [](dbp_plugin_t* p, const char* event, dbp_event_fn fn, void* user) -> int {
+    if (!p->in_init) {
+      return DBP_E_STATE;
+    }
+    Subscriptions().push_back(Subscription{p->name, event, fn, user});
+    return DBP_OK;
+  };
+  a.add_timer = [](dbp_plugin_t* p, uint32_t interval_ms, dbp_timer_fn fn, void* user) -> int {
+    if (!p->in_init) {
+      return DBP_E_STATE;
+    }
+    if (interval_ms == 0) {
+      return DBP_E_INVALID;
+    }
+    Timers().push_back(Timer{p->name, fn, user});
+    return DBP_OK;
+  };
   a.config_int = [](dbp_plugin_t*, const char*, int64_t def, int64_t* out) -> int {
     *out = def;
     return DBP_OK;
@@ -151,27 +218,39 @@ const dbp_host_api_t kApi = [] {
     return req->on_reply != nullptr ? 0 : 1;
   };
   a.reply = [](dbp_request_t* req, uint16_t, uint16_t cmd_id, const void* body, size_t len) -> int {
-    ++req->replies;
+    if (++req->replies > 1) {  // counted even when refused: Dispatch() reports it
+      return DBP_E_STATE;
+    }
     if (req->on_reply != nullptr) {
       req->on_reply(cmd_id, static_cast<const uint8_t*>(body), len, req->reply_user);
     }
     return DBP_OK;
   };
-  a.publish = [](dbp_plugin_t*, const char*, const void*, size_t) -> int { return DBP_OK; };
-  // In-process calls reach the real handler of the other module, as in the daemon.
+  a.publish = [](dbp_plugin_t*, const char* event, const void* data, size_t len) -> int {
+    return Publish(event, std::string(static_cast<const char*>(data), len));
+  };
+  // In-process calls reach the real handler of the other module, as in the daemon: a batch
+  // command runs with one request, and a handler that does not reply is DBP_E_STATE.
   a.call = [](dbp_plugin_t*, uint16_t cmd_id, const void* body, size_t len,
               dbp_call_reply_fn on_reply, void* user) -> int {
-    for (const Command& c : Registry()) {
-      if (c.cmd_id != cmd_id || c.fn == nullptr) {
+    for (Entry& e : Registry()) {
+      const Command& c = e.command;
+      if (c.cmd_id != cmd_id) {
         continue;
       }
+      ++e.called;
       dbp_request req;
       req.cmd_id = cmd_id;
       req.body.assign(static_cast<const char*>(body), len);
       req.on_reply = on_reply;
       req.reply_user = user;
-      c.fn(&req, c.user);
-      return DBP_OK;
+      if (c.batch_fn != nullptr) {
+        dbp_request_t* one = &req;
+        c.batch_fn(&one, 1, c.user);
+      } else {
+        c.fn(&req, c.user);
+      }
+      return req.replies > 0 ? DBP_OK : DBP_E_STATE;
     }
     return DBP_E_NOT_FOUND;
   };
@@ -255,30 +334,85 @@ void LoadPlugins(const std::string& dir, const std::vector<std::string>& modules
     if (handle == nullptr) {
       Die("dlopen " + path + ": " + dlerror());
     }
-    auto entry = reinterpret_cast<dbp_plugin_entry_fn>(dlsym(handle, "dbp_plugin_entry"));
+    auto entry = reinterpret_cast<dbp_plugin_entry_fn>(dlsym(handle, DBP_PLUGIN_ENTRY_SYMBOL));
     if (entry == nullptr) {
       Die(path + ": no dbp_plugin_entry");
     }
-    const dbp_plugin_descriptor_t* d = entry();
-    // Plugin handles and states live for the process (held here so LeakSanitizer sees them).
-    static std::vector<std::unique_ptr<dbp_plugin>> plugins;
-    static std::vector<void*> states;
-    plugins.push_back(std::make_unique<dbp_plugin>());
-    dbp_plugin* p = plugins.back().get();
-    p->name = name;
-    p->in_init = true;
-    void* state = nullptr;
-    if (d->init(&kApi, p, &state) != DBP_OK) {
+    Loaded m;
+    m.handle = handle;
+    m.descriptor = entry();
+    m.plugin = std::make_unique<dbp_plugin>();
+    m.plugin->name = name;
+    m.plugin->in_init = true;
+    if (m.descriptor->init(&kApi, m.plugin.get(), &m.state) != DBP_OK) {
       Die(name + ": init failed");
     }
-    states.push_back(state);
-    p->in_init = false;
+    m.plugin->in_init = false;
+    LoadedModules().push_back(std::move(m));
   }
 }
 
-const std::vector<Command>& Commands() { return Registry(); }
+void UnloadPlugins() {
+  auto& loaded = LoadedModules();
+  while (!loaded.empty()) {
+    Loaded m = std::move(loaded.back());
+    loaded.pop_back();
+    if (m.descriptor->shutdown != nullptr) {
+      m.descriptor->shutdown(m.state);
+    }
+    // Registrations point into the module's memory: drop them before it is unmapped.
+    const std::string& name = m.plugin->name;
+    std::erase_if(Registry(), [&](const Entry& e) { return e.command.module == name; });
+    std::erase_if(CommandList(), [&](const Command& c) { return c.module == name; });
+    std::erase_if(Subscriptions(), [&](const Subscription& s) { return s.module == name; });
+    std::erase_if(Timers(), [&](const Timer& t) { return t.module == name; });
+    if (dlclose(m.handle) != 0) {
+      Die("dlclose " + name + ": " + dlerror());
+    }
+  }
+}
+
+int Publish(const std::string& event, const std::string& data) {
+  int called = 0;
+  // By index: a subscriber may publish in turn (the vector does not change meanwhile).
+  const auto& subs = Subscriptions();
+  for (size_t i = 0; i < subs.size(); ++i) {
+    if (subs[i].event == event) {
+      subs[i].fn(event.c_str(), data.data(), data.size(), subs[i].user);
+      ++called;
+    }
+  }
+  if (called > 0) {
+    ++published_events;
+  }
+  return called;
+}
+
+void RunTimers() {
+  for (const Timer& t : Timers()) {
+    t.fn(t.user);
+  }
+}
+
+std::vector<Reached> ReachedCommands() {
+  std::vector<Reached> out;
+  for (const Entry& e : Registry()) {
+    out.push_back(Reached{&e.command, e.dispatched, e.called});
+  }
+  return out;
+}
+
+uint64_t PublishedEvents() { return published_events; }
+
+const std::vector<Command>& Commands() { return CommandList(); }
 
 size_t Dispatch(const Command& c, const std::vector<std::string>& bodies) {
+  for (Entry& e : Registry()) {
+    if (e.command.cmd_id == c.cmd_id) {
+      e.dispatched += bodies.size();
+      break;
+    }
+  }
   std::vector<std::unique_ptr<dbp_request>> reqs;
   for (const std::string& b : bodies) {
     auto r = std::make_unique<dbp_request>();
@@ -301,7 +435,9 @@ size_t Dispatch(const Command& c, const std::vector<std::string>& bodies) {
   size_t replies = 0;
   for (auto& r : reqs) {
     if (r->replies > 1) {
-      Die("command 0x" + std::to_string(c.cmd_id) + " replied twice to one request");
+      char id[8];
+      std::snprintf(id, sizeof(id), "0x%04x", c.cmd_id);
+      Die(std::string("command ") + id + " replied twice to one request");
     }
     replies += r->replies;
   }
