@@ -18,6 +18,7 @@
 #include "core/plugin/request_context.h"
 #include "core/storage/mysql_pool.h"
 #include "core/storage/redis_pool.h"
+#include "core/storage/replica_reads.h"
 
 namespace dbproxy {
 namespace {
@@ -61,6 +62,52 @@ std::string JsonEscape(const std::string& s) {
   return out;
 }
 
+// Read-your-writes on replica pools: where reads went, why they fell back, what waiting cost.
+void AppendReplicaMetrics(
+    const std::map<std::string, std::unique_ptr<storage::ReplicaReads>>& replicas,
+    std::string* out) {
+  if (replicas.empty()) {
+    return;
+  }
+  out->append(
+      "# HELP dbproxy_replica_reads_total Reads of a read_your_writes pool, by the server "
+      "that served them.\n# TYPE dbproxy_replica_reads_total counter\n"
+      "# HELP dbproxy_replica_fallbacks_total Reads sent to the primary instead, by "
+      "reason.\n# TYPE dbproxy_replica_fallbacks_total counter\n"
+      "# HELP dbproxy_replica_gtid_waits_skipped_total Reads that needed no wait: the replica "
+      "was already seen at the position.\n# TYPE dbproxy_replica_gtid_waits_skipped_total "
+      "counter\n"
+      "# HELP dbproxy_replica_gtid_wait_seconds MASTER_GTID_WAIT round trips and their total "
+      "time.\n# TYPE dbproxy_replica_gtid_wait_seconds summary\n");
+  char buf[256];
+  for (const auto& [name, reads] : replicas) {
+    const storage::ReplicaReads::Stats s = reads->stats();
+    const char* pool = name.c_str();
+    snprintf(buf, sizeof(buf),
+             "dbproxy_replica_reads_total{pool=\"%s\",served_by=\"replica\"} %llu\n"
+             "dbproxy_replica_reads_total{pool=\"%s\",served_by=\"primary\"} %llu\n",
+             pool, static_cast<unsigned long long>(s.replica_reads), pool,
+             static_cast<unsigned long long>(s.primary_reads));
+    out->append(buf);
+    snprintf(buf, sizeof(buf),
+             "dbproxy_replica_fallbacks_total{pool=\"%s\",reason=\"lagging\"} %llu\n"
+             "dbproxy_replica_fallbacks_total{pool=\"%s\",reason=\"down\"} %llu\n"
+             "dbproxy_replica_fallbacks_total{pool=\"%s\",reason=\"untracked\"} %llu\n",
+             pool, static_cast<unsigned long long>(s.fallback_lagging), pool,
+             static_cast<unsigned long long>(s.fallback_down), pool,
+             static_cast<unsigned long long>(s.fallback_untracked));
+    out->append(buf);
+    snprintf(buf, sizeof(buf),
+             "dbproxy_replica_gtid_waits_skipped_total{pool=\"%s\"} %llu\n"
+             "dbproxy_replica_gtid_wait_seconds_sum{pool=\"%s\"} %.6f\n"
+             "dbproxy_replica_gtid_wait_seconds_count{pool=\"%s\"} %llu\n",
+             pool, static_cast<unsigned long long>(s.waits_skipped), pool,
+             static_cast<double>(s.wait_micros) / 1e6, pool,
+             static_cast<unsigned long long>(s.waits));
+    out->append(buf);
+  }
+}
+
 // IMStopReceivePacket{result = 0}: field 1, varint, value 0.
 const std::string kStopReceiveBody("\x08\x00", 2);
 
@@ -70,6 +117,7 @@ Server::Server(config::Config config, Options options)
     : config_(std::move(config)), options_(std::move(options)) {
   services_.mysql = &mysql_;
   services_.redis = &redis_;
+  services_.replica_reads = &replica_reads_;
   services_.metrics = &metrics_;
   services_.max_frame_bytes = config_.server.max_frame_bytes;
   services_.send_frame = [this](uint64_t conn_id, std::string frame) {
@@ -89,6 +137,19 @@ Status Server::StartPools() {
       return pool.status();
     }
     mysql_[name] = std::move(pool).value();
+  }
+  // The loader checked that each primary exists and is no replica itself.
+  for (const auto& [name, cfg] : config_.mysql) {
+    if (!cfg.read_your_writes.enabled) {
+      continue;
+    }
+    storage::MysqlPool* primary = mysql_.at(cfg.read_your_writes.primary).get();
+    primary->TrackCommits();
+    replica_reads_[name] = std::make_unique<storage::ReplicaReads>(mysql_.at(name).get(), primary,
+                                                                   cfg.read_your_writes.wait_ms);
+    log::Get("storage.mysql")
+        ->info("pool {}: reads wait up to {} ms for the commits of {}, else go there", name,
+               cfg.read_your_writes.wait_ms, cfg.read_your_writes.primary);
   }
   for (const auto& [name, cfg] : config_.redis) {
     auto pool = storage::RedisPool::Create(cfg);
@@ -587,7 +648,11 @@ plugin::ReloadResult Server::ReloadFromFile(const std::string& force_module) {
     std::string out;
     for (const auto& [n, c] : m) {
       out += n + "=" + c.host + ":" + std::to_string(c.port) + "/" + c.database + "/" + c.user +
-             "/" + std::to_string(c.pool_size) + ";";
+             "/" + std::to_string(c.pool_size) + "/" +
+             (c.read_your_writes.enabled
+                  ? c.read_your_writes.primary + "@" + std::to_string(c.read_your_writes.wait_ms)
+                  : "") +
+             ";";
     }
     return out;
   };
@@ -718,6 +783,7 @@ std::string Server::RenderMetrics() const {
       line("dbproxy_pool_errors_total", l, static_cast<double>(s.errors));
       line("dbproxy_pool_timeouts_total", l, static_cast<double>(s.timeouts));
     }
+    AppendReplicaMetrics(replica_reads_, out);
     for (const auto& [name, pool] : redis_) {
       auto s = pool->stats();
       std::string l = "kind=\"redis\",pool=\"" + name + "\"";

@@ -34,6 +34,15 @@ struct ServerConfig {
   std::optional<std::vector<std::string>> allow;
 };
 
+// Read-your-writes for a replica pool (mysql.<pool>.read_your_writes): before a read, the
+// replica must have applied every commit this daemon saw on the primary pool, waiting at most
+// wait_ms (MASTER_GTID_WAIT); otherwise the read goes to the primary pool.
+struct ReadYourWritesConfig {
+  bool enabled = false;  // the section is present
+  std::string primary = "teamtalk_master";
+  uint32_t wait_ms = 50;
+};
+
 struct MysqlPoolConfig {
   std::string name;
   std::string host = "127.0.0.1";
@@ -48,6 +57,7 @@ struct MysqlPoolConfig {
   uint32_t read_timeout_ms = 5000;
   uint32_t write_timeout_ms = 5000;
   uint32_t acquire_timeout_ms = 2000;  // waiting for a free connection
+  ReadYourWritesConfig read_your_writes;
 };
 
 struct RedisConfig {

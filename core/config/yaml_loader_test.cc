@@ -170,5 +170,44 @@ TEST(YamlLoader, RedisAclUsernameNeedsAPassword) {
       << bad.status().message();
 }
 
+TEST(YamlLoader, ReadYourWritesNamesItsPrimary) {
+  const std::string pools = "mysql:\n  teamtalk_master: {}\n  teamtalk_slave:\n";
+  auto off = LoadConfigText(pools + "    port: 3307\n", "d.yaml");
+  ASSERT_TRUE(off.ok()) << off.status().ToString();
+  EXPECT_FALSE(off->mysql.at("teamtalk_slave").read_your_writes.enabled);
+  auto on = LoadConfigText(pools + "    read_your_writes: {wait_ms: 80}\n", "d.yaml");
+  ASSERT_TRUE(on.ok()) << on.status().ToString();
+  const ReadYourWritesConfig& ryw = on->mysql.at("teamtalk_slave").read_your_writes;
+  EXPECT_TRUE(ryw.enabled);
+  EXPECT_EQ("teamtalk_master", ryw.primary);
+  EXPECT_EQ(80u, ryw.wait_ms);
+  auto defaults = LoadConfigText(pools + "    read_your_writes: {}\n", "d.yaml");
+  ASSERT_TRUE(defaults.ok()) << defaults.status().ToString();
+  EXPECT_EQ(50u, defaults->mysql.at("teamtalk_slave").read_your_writes.wait_ms);
+
+  const std::pair<std::string, std::string> bad[] = {
+      {"    read_your_writes: {primary: nowhere}\n",
+       "mysql.teamtalk_slave.read_your_writes.primary: must name another pool"},
+      {"    read_your_writes: {primary: teamtalk_slave}\n", "must name another pool"},
+      {"    read_your_writes: {wait_ms: 0}\n", "wait_ms: must be at least 1"},
+      {"    read_timeout_ms: 1000\n    read_your_writes: {wait_ms: 1000}\n",
+       "wait_ms: must be below read_timeout_ms"},
+      {"    read_your_writes: {wait_msec: 5}\n", "unknown key (did you mean 'wait_ms'?)"},
+      {"    read_your_writes: 50\n", "read_your_writes: must be a mapping"},
+  };
+  for (const auto& [yaml, error] : bad) {
+    auto c = LoadConfigText(pools + yaml, "d.yaml");
+    ASSERT_FALSE(c.ok()) << yaml;
+    EXPECT_NE(std::string::npos, c.status().message().find(error)) << c.status().message();
+  }
+  auto chained = LoadConfigText(
+      "mysql:\n  a: {}\n  b:\n    read_your_writes: {primary: a}\n  c:\n"
+      "    read_your_writes: {primary: b}\n",
+      "d.yaml");
+  ASSERT_FALSE(chained.ok());
+  EXPECT_NE(std::string::npos, chained.status().message().find("'b' is itself a replica pool"))
+      << chained.status().message();
+}
+
 }  // namespace
 }  // namespace dbproxy::config

@@ -17,6 +17,7 @@
 
 #include "core/base/status.h"
 #include "core/config/config.h"
+#include "core/storage/gtid_position.h"
 #include "dbproxy/abi.h"
 
 namespace dbproxy::storage {
@@ -69,6 +70,11 @@ struct MysqlPoolShared {
   std::atomic<int64_t> connect_blocked_until_ms{0};  // steady clock; fail fast before this
   std::atomic<bool> server_down{false};              // last connect failed; logs transitions
   std::atomic<uint64_t> errors{0};                   // failed connects and statements
+  // Set (before sharing) on a primary that a replica pool reads consistently with: every
+  // connection asks the server to report last_gtid (session tracking) and merges the GTID
+  // of each commit here. gtid_untracked turns true if a server refused the tracking.
+  GtidPosition* commits = nullptr;
+  std::atomic<bool> gtid_untracked{false};
 };
 
 // One connection to MariaDB. Created unconnected; Connect() or the first Execute() opens
@@ -109,6 +115,12 @@ class MysqlConnection {
   // receives a new result set on success.
   [[nodiscard]] Status Execute(std::string_view sql, const dbp_value_t* params, size_t n,
                                std::unique_ptr<MysqlResultSet>* out);
+
+  // Makes sure the session is usable before a caller relies on it: reconnects if it was lost
+  // or the server closed it while idle (a zero-timeout poll, no round trip otherwise).
+  // Returns OK; DBP_E_UNAVAILABLE (cannot reconnect, or the session of an open transaction
+  // was lost).
+  [[nodiscard]] Status EnsureOpen() { return EnsureSession(); }
 
   // START TRANSACTION / COMMIT / ROLLBACK. Begin reconnects first like Execute.
   // Returns OK; DBP_E_STATE (Begin inside, or Commit outside, a transaction); DBP_E_MYSQL;
@@ -156,6 +168,9 @@ class MysqlConnection {
   Status Fail(unsigned err, const char* message);
   Status FailStatement(MYSQL_STMT* stmt);
   void CloseStatements();
+  // After a statement or COMMIT succeeded: merges the last_gtid the server reported, if any,
+  // into shared_->commits.
+  void CaptureGtid();
 
   const config::MysqlPoolConfig config_;
   const std::string password_;
@@ -170,6 +185,8 @@ class MysqlConnection {
   unsigned transaction_aborted_by_ = 0;
   std::string last_error_;
   unsigned last_errno_ = 0;
+  bool track_gtid_ = false;  // this session reports last_gtid (shared_->commits is set)
+  std::string last_gtid_;    // the last one merged: the server repeats it on later replies
   // Prepared statements, most recently used first; the index keys are views of each
   // entry's sql, which stays put because list nodes never move.
   std::list<CachedStatement> statements_;
