@@ -7,6 +7,15 @@
 #include "core/base/log.h"
 
 namespace dbproxy::storage {
+namespace {
+
+int64_t SteadyNowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
 
 ReplicaReads::ReplicaReads(MysqlPool* replica, MysqlPool* primary, uint32_t wait_ms)
     : replica_(replica), primary_(primary), wait_seconds_(wait_ms / 1000.0) {}
@@ -32,6 +41,10 @@ Result<ReplicaReads::Lease> ReplicaReads::Acquire() {
   GtidPosition* commits = primary_->commits();
   if (commits == nullptr || primary_->commits_untracked()) {
     return FromPrimary(&fallback_untracked_);
+  }
+  if (commits->version() > seen_version_.load(std::memory_order_relaxed) &&
+      SteadyNowMs() < lagging_until_ms_.load(std::memory_order_relaxed)) {
+    return FromPrimary(&fallback_lagging_);
   }
   Result<MysqlConnection*> acquired = replica_->Acquire();
   if (!acquired.ok()) {
@@ -82,6 +95,10 @@ Result<ReplicaReads::Lease> ReplicaReads::Acquire() {
     return Lease{replica_, conn};
   }
   replica_->Release(conn);
+  lagging_until_ms_.store(SteadyNowMs() + kLaggingBackoffMs, std::memory_order_relaxed);
+  log::Get("storage.mysql")
+      ->debug("pool {}: replica not at {} within {} s; reading from {}", replica_->name(),
+              position.text, wait_seconds_, primary_->name());
   return FromPrimary(&fallback_lagging_);
 }
 

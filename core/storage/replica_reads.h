@@ -6,6 +6,9 @@
 // wait_ms); when it lags past the bound, is down, or the position is unknown, the read gets a
 // connection of the primary pool instead. A replica already seen at or past the position
 // costs nothing extra (no round trip): the highest position the replica reached is remembered.
+// A replica that just failed to catch up is not waited for again for kLaggingBackoffMs: reads
+// that would need a wait go straight to the primary, so a lagging replica does not add
+// wait_ms to every read.
 
 #include <atomic>
 #include <cstdint>
@@ -20,13 +23,15 @@ namespace dbproxy::storage {
 // pools must outlive this object and every connection it lent.
 class ReplicaReads {
  public:
+  static constexpr int64_t kLaggingBackoffMs = 1000;
+
   struct Stats {
     uint64_t replica_reads = 0;       // reads lent a replica connection
     uint64_t primary_reads = 0;       // reads lent a primary connection (a fallback)
     uint64_t waits = 0;               // MASTER_GTID_WAIT round trips
     uint64_t wait_micros = 0;         // their total latency, successful or not
     uint64_t waits_skipped = 0;       // replica already seen at the position: no wait
-    uint64_t fallback_lagging = 0;    // the replica did not catch up within wait_ms
+    uint64_t fallback_lagging = 0;    // did not catch up within wait_ms, or did just before
     uint64_t fallback_down = 0;       // no replica connection, or the wait failed
     uint64_t fallback_untracked = 0;  // the primary cannot report GTIDs
   };
@@ -65,6 +70,8 @@ class ReplicaReads {
   // The primary's commits() version the replica was last seen to have applied: it has every
   // commit merged up to that version. Replication only moves forward, so this never drops.
   std::atomic<uint64_t> seen_version_{0};
+  // Steady-clock ms until which reads that need a wait skip the replica (see above).
+  std::atomic<int64_t> lagging_until_ms_{0};
 
   // Statistics (relaxed: independent counters).
   std::atomic<uint64_t> replica_reads_{0};
