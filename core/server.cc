@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <initializer_list>
 #include <sstream>
 #include <vector>
 
@@ -63,49 +64,55 @@ std::string JsonEscape(const std::string& s) {
 }
 
 // Read-your-writes on replica pools: where reads went, why they fell back, what waiting cost.
+// Each family's samples stay together (all pools), as the text format requires.
 void AppendReplicaMetrics(
     const std::map<std::string, std::unique_ptr<storage::ReplicaReads>>& replicas,
     std::string* out) {
   if (replicas.empty()) {
     return;
   }
-  out->append(
-      "# HELP dbproxy_replica_reads_total Reads of a read_your_writes pool, by the server "
-      "that served them.\n# TYPE dbproxy_replica_reads_total counter\n"
-      "# HELP dbproxy_replica_fallbacks_total Reads sent to the primary instead, by "
-      "reason.\n# TYPE dbproxy_replica_fallbacks_total counter\n"
-      "# HELP dbproxy_replica_gtid_waits_skipped_total Reads that needed no wait: the replica "
-      "was already seen at the position.\n# TYPE dbproxy_replica_gtid_waits_skipped_total "
-      "counter\n"
-      "# HELP dbproxy_replica_gtid_wait_seconds MASTER_GTID_WAIT round trips and their total "
-      "time.\n# TYPE dbproxy_replica_gtid_wait_seconds summary\n");
-  char buf[256];
-  for (const auto& [name, reads] : replicas) {
-    const storage::ReplicaReads::Stats s = reads->stats();
-    const char* pool = name.c_str();
-    snprintf(buf, sizeof(buf),
-             "dbproxy_replica_reads_total{pool=\"%s\",served_by=\"replica\"} %llu\n"
-             "dbproxy_replica_reads_total{pool=\"%s\",served_by=\"primary\"} %llu\n",
-             pool, static_cast<unsigned long long>(s.replica_reads), pool,
-             static_cast<unsigned long long>(s.primary_reads));
-    out->append(buf);
-    snprintf(buf, sizeof(buf),
-             "dbproxy_replica_fallbacks_total{pool=\"%s\",reason=\"lagging\"} %llu\n"
-             "dbproxy_replica_fallbacks_total{pool=\"%s\",reason=\"down\"} %llu\n"
-             "dbproxy_replica_fallbacks_total{pool=\"%s\",reason=\"untracked\"} %llu\n",
-             pool, static_cast<unsigned long long>(s.fallback_lagging), pool,
-             static_cast<unsigned long long>(s.fallback_down), pool,
-             static_cast<unsigned long long>(s.fallback_untracked));
-    out->append(buf);
-    snprintf(buf, sizeof(buf),
-             "dbproxy_replica_gtid_waits_skipped_total{pool=\"%s\"} %llu\n"
-             "dbproxy_replica_gtid_wait_seconds_sum{pool=\"%s\"} %.6f\n"
-             "dbproxy_replica_gtid_wait_seconds_count{pool=\"%s\"} %llu\n",
-             pool, static_cast<unsigned long long>(s.waits_skipped), pool,
-             static_cast<double>(s.wait_micros) / 1e6, pool,
-             static_cast<unsigned long long>(s.waits));
-    out->append(buf);
-  }
+  using Stats = storage::ReplicaReads::Stats;
+  struct Series {
+    const char* sample;  // the series name; the family's name when nullptr
+    const char* labels;  // after pool="...": "" or ",key=\"value\""
+    double (*value)(const Stats&);
+  };
+  auto family = [&](const char* name, const char* help, const char* type,
+                    std::initializer_list<Series> series) {
+    *out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " " + type + "\n";
+    char value[32];
+    for (const auto& [pool, reads] : replicas) {
+      const Stats s = reads->stats();
+      for (const Series& one : series) {
+        snprintf(value, sizeof(value), "%.17g", one.value(s));
+        *out += std::string(one.sample != nullptr ? one.sample : name) + "{pool=\"" + pool + "\"" +
+                one.labels + "} " + value + "\n";
+      }
+    }
+  };
+  family("dbproxy_replica_reads_total",
+         "Reads of a read_your_writes pool, by the server that served them.", "counter",
+         {{nullptr, ",served_by=\"replica\"",
+           [](const Stats& s) { return static_cast<double>(s.replica_reads); }},
+          {nullptr, ",served_by=\"primary\"",
+           [](const Stats& s) { return static_cast<double>(s.primary_reads); }}});
+  family("dbproxy_replica_fallbacks_total", "Reads sent to the primary instead, by reason.",
+         "counter",
+         {{nullptr, ",reason=\"lagging\"",
+           [](const Stats& s) { return static_cast<double>(s.fallback_lagging); }},
+          {nullptr, ",reason=\"down\"",
+           [](const Stats& s) { return static_cast<double>(s.fallback_down); }},
+          {nullptr, ",reason=\"untracked\"",
+           [](const Stats& s) { return static_cast<double>(s.fallback_untracked); }}});
+  family("dbproxy_replica_gtid_waits_skipped_total",
+         "Reads that needed no wait: the replica was already seen at the position.", "counter",
+         {{nullptr, "", [](const Stats& s) { return static_cast<double>(s.waits_skipped); }}});
+  family("dbproxy_replica_gtid_wait_seconds", "MASTER_GTID_WAIT round trips and their total time.",
+         "summary",
+         {{"dbproxy_replica_gtid_wait_seconds_sum", "",
+           [](const Stats& s) { return static_cast<double>(s.wait_micros) / 1e6; }},
+          {"dbproxy_replica_gtid_wait_seconds_count", "",
+           [](const Stats& s) { return static_cast<double>(s.waits); }}});
 }
 
 // IMStopReceivePacket{result = 0}: field 1, varint, value 0.
@@ -783,7 +790,6 @@ std::string Server::RenderMetrics() const {
       line("dbproxy_pool_errors_total", l, static_cast<double>(s.errors));
       line("dbproxy_pool_timeouts_total", l, static_cast<double>(s.timeouts));
     }
-    AppendReplicaMetrics(replica_reads_, out);
     for (const auto& [name, pool] : redis_) {
       auto s = pool->stats();
       std::string l = "kind=\"redis\",pool=\"" + name + "\"";
@@ -793,6 +799,7 @@ std::string Server::RenderMetrics() const {
       line("dbproxy_pool_errors_total", l, static_cast<double>(s.errors));
       line("dbproxy_pool_timeouts_total", l, static_cast<double>(s.timeouts));
     }
+    AppendReplicaMetrics(replica_reads_, out);
     out->append(
         "# HELP dbproxy_module_info Loaded modules (1 per module and generation).\n# TYPE "
         "dbproxy_module_info gauge\n");
