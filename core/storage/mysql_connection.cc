@@ -201,6 +201,8 @@ Status MysqlConnection::Connect() {
               "pools go to this pool instead",
               shared_->pool_name, tracking.message());
     }
+    last_errno_ = 0;  // the session itself is fine
+    last_error_.clear();
   }
   if (shared_ != nullptr && shared_->server_down.exchange(false, std::memory_order_relaxed)) {
     log::Get("storage.mysql")->info("pool {}: connected to {} again", shared_->pool_name, where);

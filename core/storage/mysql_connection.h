@@ -96,7 +96,8 @@ class MysqlConnection {
   MysqlConnection& operator=(const MysqlConnection&) = delete;
 
   // Opens a fresh session (closing any previous one and its statements) with utf8mb4, the
-  // configured timeouts and CLIENT_FOUND_ROWS.
+  // configured timeouts and CLIENT_FOUND_ROWS; with shared->commits set, also asks the server
+  // to report each commit's GTID (one more round trip, at connect only).
   // Returns OK; DBP_E_UNAVAILABLE if the server cannot be reached or refuses the login.
   [[nodiscard]] Status Connect();
 
