@@ -152,11 +152,13 @@ Status Server::StartPools() {
     }
     storage::MysqlPool* primary = mysql_.at(cfg.read_your_writes.primary).get();
     primary->TrackCommits();
-    replica_reads_[name] = std::make_unique<storage::ReplicaReads>(mysql_.at(name).get(), primary,
-                                                                   cfg.read_your_writes.wait_ms);
+    const bool every_commit = cfg.read_your_writes.scope == "all";
+    replica_reads_[name] = std::make_unique<storage::ReplicaReads>(
+        mysql_.at(name).get(), primary, cfg.read_your_writes.wait_ms, every_commit);
     log::Get("storage.mysql")
-        ->info("pool {}: reads wait up to {} ms for the commits of {}, else go there", name,
-               cfg.read_your_writes.wait_ms, cfg.read_your_writes.primary);
+        ->info("pool {}: reads wait up to {} ms for the commits {} on {}, else go there", name,
+               cfg.read_your_writes.wait_ms, every_commit ? "of every writer" : "of this daemon",
+               cfg.read_your_writes.primary);
   }
   for (const auto& [name, cfg] : config_.redis) {
     auto pool = storage::RedisPool::Create(cfg);
@@ -657,7 +659,8 @@ plugin::ReloadResult Server::ReloadFromFile(const std::string& force_module) {
       out += n + "=" + c.host + ":" + std::to_string(c.port) + "/" + c.database + "/" + c.user +
              "/" + std::to_string(c.pool_size) + "/" +
              (c.read_your_writes.enabled
-                  ? c.read_your_writes.primary + "@" + std::to_string(c.read_your_writes.wait_ms)
+                  ? c.read_your_writes.primary + "@" + std::to_string(c.read_your_writes.wait_ms) +
+                        c.read_your_writes.scope
                   : "") +
              ";";
     }

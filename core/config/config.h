@@ -41,6 +41,9 @@ struct ReadYourWritesConfig {
   bool enabled = false;  // the section is present
   std::string primary = "teamtalk_master";
   uint32_t wait_ms = 50;
+  // "daemon": the commits this daemon made; "all": every commit on the primary, by any
+  // writer (other dbproxyd processes too), at one more round trip to the primary per read.
+  std::string scope = "daemon";
 };
 
 struct MysqlPoolConfig {

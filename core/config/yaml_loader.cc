@@ -256,9 +256,13 @@ Status ParseMysql(const Reader& r, const YAML::Node& n,
     RETURN_IF_ERROR(r.Unsigned(v, p, "acquire_timeout_ms", &c.acquire_timeout_ms, 1));
     if (const YAML::Node ryw = v["read_your_writes"]; ryw.IsDefined() && !ryw.IsNull()) {
       const std::string q = p + ".read_your_writes";
-      RETURN_IF_ERROR(r.CheckKeys(ryw, q, {"primary", "wait_ms"}));
+      RETURN_IF_ERROR(r.CheckKeys(ryw, q, {"primary", "wait_ms", "scope"}));
       c.read_your_writes.enabled = true;
       RETURN_IF_ERROR(r.String(ryw, q, "primary", &c.read_your_writes.primary));
+      RETURN_IF_ERROR(r.String(ryw, q, "scope", &c.read_your_writes.scope));
+      if (c.read_your_writes.scope != "daemon" && c.read_your_writes.scope != "all") {
+        return r.Error(ryw["scope"], q + ".scope", "must be daemon or all");
+      }
       RETURN_IF_ERROR(r.Unsigned(ryw, q, "wait_ms", &c.read_your_writes.wait_ms, 1));
       if (c.read_your_writes.wait_ms >= c.read_timeout_ms) {
         return r.Error(ryw["wait_ms"], q + ".wait_ms",

@@ -181,6 +181,10 @@ TEST(YamlLoader, ReadYourWritesNamesItsPrimary) {
   EXPECT_TRUE(ryw.enabled);
   EXPECT_EQ("teamtalk_master", ryw.primary);
   EXPECT_EQ(80u, ryw.wait_ms);
+  EXPECT_EQ("daemon", ryw.scope);
+  auto all = LoadConfigText(pools + "    read_your_writes: {scope: all}\n", "d.yaml");
+  ASSERT_TRUE(all.ok()) << all.status().ToString();
+  EXPECT_EQ("all", all->mysql.at("teamtalk_slave").read_your_writes.scope);
   auto defaults = LoadConfigText(pools + "    read_your_writes: {}\n", "d.yaml");
   ASSERT_TRUE(defaults.ok()) << defaults.status().ToString();
   EXPECT_EQ(50u, defaults->mysql.at("teamtalk_slave").read_your_writes.wait_ms);
@@ -194,6 +198,7 @@ TEST(YamlLoader, ReadYourWritesNamesItsPrimary) {
        "wait_ms: must be below read_timeout_ms"},
       {"    read_your_writes: {wait_msec: 5}\n", "unknown key (did you mean 'wait_ms'?)"},
       {"    read_your_writes: 50\n", "read_your_writes: must be a mapping"},
+      {"    read_your_writes: {scope: cluster}\n", "scope: must be daemon or all"},
   };
   for (const auto& [yaml, error] : bad) {
     auto c = LoadConfigText(pools + yaml, "d.yaml");

@@ -17,8 +17,28 @@ int64_t SteadyNowMs() {
 
 }  // namespace
 
-ReplicaReads::ReplicaReads(MysqlPool* replica, MysqlPool* primary, uint32_t wait_ms)
-    : replica_(replica), primary_(primary), wait_seconds_(wait_ms / 1000.0) {}
+ReplicaReads::ReplicaReads(MysqlPool* replica, MysqlPool* primary, uint32_t wait_ms,
+                           bool every_commit)
+    : replica_(replica),
+      primary_(primary),
+      wait_seconds_(wait_ms / 1000.0),
+      every_commit_(every_commit) {}
+
+bool ReplicaReads::LearnPrimaryPosition() {
+  Result<MysqlConnection*> conn = primary_->Acquire();
+  if (!conn.ok()) {
+    return false;
+  }
+  std::unique_ptr<MysqlResultSet> result;
+  Status asked = (*conn)->Execute("SELECT @@gtid_binlog_pos", nullptr, 0, &result);
+  primary_->Release(*conn);
+  const char* cell = nullptr;
+  size_t len = 0;
+  if (!asked.ok() || !result->Cell(0, 0, &cell, &len)) {
+    return false;
+  }
+  return primary_->commits()->Merge(std::string_view(cell, len)).ok();
+}
 
 Result<ReplicaReads::Lease> ReplicaReads::FromPrimary(std::atomic<uint64_t>* reason) {
   reason->fetch_add(1, std::memory_order_relaxed);
@@ -39,7 +59,10 @@ void ReplicaReads::MarkSeen(uint64_t version) {
 
 Result<ReplicaReads::Lease> ReplicaReads::Acquire() {
   GtidPosition* commits = primary_->commits();
-  if (commits == nullptr || primary_->commits_untracked()) {
+  if (commits == nullptr || (!every_commit_ && primary_->commits_untracked())) {
+    return FromPrimary(&fallback_untracked_);
+  }
+  if (every_commit_ && !LearnPrimaryPosition()) {
     return FromPrimary(&fallback_untracked_);
   }
   if (commits->version() > seen_version_.load(std::memory_order_relaxed) &&

@@ -42,8 +42,10 @@ class ReplicaReads {
     MysqlConnection* conn = nullptr;
   };
 
-  // REQUIRES: primary->TrackCommits() was called; wait_ms > 0.
-  ReplicaReads(MysqlPool* replica, MysqlPool* primary, uint32_t wait_ms);
+  // REQUIRES: primary->TrackCommits() was called; wait_ms > 0. With every_commit, each
+  // Acquire first asks the primary for its whole position (@@gtid_binlog_pos: commits of any
+  // writer, one round trip), instead of knowing only this process's commits.
+  ReplicaReads(MysqlPool* replica, MysqlPool* primary, uint32_t wait_ms, bool every_commit = false);
   ReplicaReads(const ReplicaReads&) = delete;
   ReplicaReads& operator=(const ReplicaReads&) = delete;
 
@@ -61,12 +63,15 @@ class ReplicaReads {
  private:
   // Lends a primary connection, counting the fallback in *reason.
   Result<Lease> FromPrimary(std::atomic<uint64_t>* reason);
+  // Merges the primary's @@gtid_binlog_pos into commits(). False if the primary is down.
+  bool LearnPrimaryPosition();
   // Raises seen_version_ to version (never lowers it).
   void MarkSeen(uint64_t version);
 
   MysqlPool* const replica_;
   MysqlPool* const primary_;
   const double wait_seconds_;
+  const bool every_commit_;
   // The primary's commits() version the replica was last seen to have applied: it has every
   // commit merged up to that version. Replication only moves forward, so this never drops.
   std::atomic<uint64_t> seen_version_{0};

@@ -142,6 +142,28 @@ TEST_F(ReplicaReadsTest, ReadsGoToTheReplicaUntilItLagsThenToThePrimary) {
   EXPECT_EQ(s.replica_reads, 1u);
 }
 
+TEST_F(ReplicaReadsTest, EveryCommitScopeLearnsOtherWritersFromThePrimary) {
+  std::unique_ptr<MysqlPool> primary = Pool("primary", server_->port());
+  primary->TrackCommits();
+  std::unique_ptr<MysqlPool> replica = Pool("replica", server_->port());
+  ReplicaReads own(replica.get(), primary.get(), 20);
+  ReplicaReads every(replica.get(), primary.get(), 20, true);
+  db_->Exec("CREATE TABLE other (a INT) ENGINE=InnoDB");  // not through the pool
+  // Only this process's commits: nothing to wait for, the replica serves.
+  Result<ReplicaReads::Lease> lease = own.Acquire();
+  ASSERT_TRUE(lease.ok());
+  EXPECT_EQ(lease->pool, replica.get());
+  lease->pool->Release(lease->conn);
+  // Every commit: the other writer's DDL is in the position, the "replica" never gets it.
+  lease = every.Acquire();
+  ASSERT_TRUE(lease.ok());
+  EXPECT_EQ(lease->pool, primary.get());
+  lease->pool->Release(lease->conn);
+  EXPECT_EQ(primary->commits()->Get().text, BinlogPos());
+  EXPECT_EQ(every.stats().waits, 1u);
+  EXPECT_EQ(every.stats().fallback_lagging, 1u);
+}
+
 TEST_F(ReplicaReadsTest, ReplicaDownFallsBackAtOnce) {
   std::unique_ptr<MysqlPool> primary = Pool("primary", server_->port());
   primary->TrackCommits();

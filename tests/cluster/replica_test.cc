@@ -276,7 +276,7 @@ class ReplicaTest : public ::testing::Test {
     WaitReplicaCaughtUp();
   }
 
-  DaemonOptions Options(bool read_your_writes) const {
+  DaemonOptions Options(bool read_your_writes, const std::string& scope = "daemon") const {
     DaemonOptions options;
     options.plugins = {"message", "unread", "session", "group_member", "group_chat"};
     options.workers = 4;
@@ -285,7 +285,7 @@ class ReplicaTest : public ::testing::Test {
     if (read_your_writes) {
       slave.yaml =
           "read_your_writes: {primary: teamtalk_master, wait_ms: " + std::to_string(kWaitMs) +
-          "}\n";
+          ", scope: " + scope + "}\n";
     }
     return options;
   }
@@ -433,6 +433,47 @@ TEST_F(ReplicaTest, ReadsSeeTheDaemonsOwnWritesInSyncLaggingAndDown) {
             std::string::npos);
   EXPECT_EQ(on.Stop(), 0);
   EXPECT_EQ(off.Stop(), 0);
+}
+
+// scope: all: a daemon's replica reads see what ANOTHER dbproxyd committed (msg_server
+// spreads requests over several proxies); scope: daemon, the control, does not.
+TEST_F(ReplicaTest, ScopeAllSeesTheCommitsOfAnotherDaemon) {
+  DaemonProcess writer, all, own;
+  ASSERT_TRUE(writer.Start(*db_, *redis_, Options(false)));
+  ASSERT_TRUE(all.Start(*db_, *redis_, Options(true, "all")));
+  ASSERT_TRUE(own.Start(*db_, *redis_, Options(true, "daemon")));
+  Client to_writer(writer.port()), to_all(all.port()), to_own(own.port());
+  constexpr int kRounds = 30;
+  auto rounds = [&](int base, Latencies* all_latency, int* all_misses, int* own_misses) {
+    Latencies ignored;
+    for (int i = 0; i < kRounds; ++i) {
+      const uint32_t a = 101 + i % 10;
+      const uint32_t b = 201 + i % 10;
+      bool answered = false;
+      uint32_t msg_id = to_writer.Send(false, a, b, "x " + std::to_string(base + i), &answered);
+      EXPECT_TRUE(answered && msg_id > 0);
+      *all_misses += to_all.ListShows(false, b, a, msg_id, all_latency) ? 0 : 1;
+      *own_misses += to_own.ListShows(false, b, a, msg_id, &ignored) ? 0 : 1;
+    }
+  };
+  Latencies sync_latency, lag_latency;
+  int sync_all = 0, sync_own = 0, lag_all = 0, lag_own = 0;
+  rounds(0, &sync_latency, &sync_all, &sync_own);
+  replica_sql_->Exec("STOP SLAVE SQL_THREAD");
+  rounds(100, &lag_latency, &lag_all, &lag_own);
+  replica_sql_->Exec("START SLAVE SQL_THREAD");
+  EXPECT_EQ(sync_all, 0);
+  EXPECT_EQ(lag_all, 0);
+  EXPECT_EQ(lag_own, kRounds);  // the control: another daemon's commits are not waited for
+  std::printf(
+      "[ replica ] another daemon's send, then a list (scope: all): in sync %s, %d missed "
+      "(scope daemon missed %d); lagging %s, %d missed (scope daemon missed %d)\n  %s\n",
+      sync_latency.Summary().c_str(), sync_all, sync_own, lag_latency.Summary().c_str(), lag_all,
+      lag_own, ReplicaMetrics(all.metrics_port()).c_str());
+  WaitReplicaCaughtUp();
+  EXPECT_EQ(writer.Stop(), 0);
+  EXPECT_EQ(all.Stop(), 0);
+  EXPECT_EQ(own.Stop(), 0);
 }
 
 struct LoadStats {
