@@ -230,11 +230,7 @@ typedef struct dbp_host_api {
   /* ---- MySQL: named pools, prepared statements only */
 
   /* Borrows a connection from the named pool (e.g. "teamtalk_master"), waiting at most the
-   * pool's acquire timeout. A pool configured with read_your_writes (a replica, e.g.
-   * "teamtalk_slave") lends a connection that sees every commit this daemon made on its
-   * primary before the call: the replica's after a bounded wait, else one of the primary
-   * pool's (so the call may also wait up to read_your_writes.wait_ms). Use such a pool for
-   * reads only.
+   * pool's acquire timeout.
    * Returns:   DBP_OK; DBP_E_NOT_FOUND (no such pool); DBP_E_TIMEOUT; DBP_E_UNAVAILABLE.
    * Ownership: *out is lent until mysql_release(); release exactly once.
    * Thread:    any worker; a connection is used by one thread at a time. Never hold two
