@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <initializer_list>
 #include <sstream>
 #include <vector>
 
@@ -20,6 +21,7 @@
 #include "core/plugin/request_context.h"
 #include "core/storage/mysql_pool.h"
 #include "core/storage/redis_pool.h"
+#include "core/storage/replica_reads.h"
 
 namespace dbproxy {
 namespace {
@@ -61,6 +63,58 @@ std::string JsonEscape(const std::string& s) {
     }
   }
   return out;
+}
+
+// Read-your-writes on replica pools: where reads went, why they fell back, what waiting cost.
+// Each family's samples stay together (all pools), as the text format requires.
+void AppendReplicaMetrics(
+    const std::map<std::string, std::unique_ptr<storage::ReplicaReads>>& replicas,
+    std::string* out) {
+  if (replicas.empty()) {
+    return;
+  }
+  using Stats = storage::ReplicaReads::Stats;
+  struct Series {
+    const char* sample;  // the series name; the family's name when nullptr
+    const char* labels;  // after pool="...": "" or ",key=\"value\""
+    double (*value)(const Stats&);
+  };
+  auto family = [&](const char* name, const char* help, const char* type,
+                    std::initializer_list<Series> series) {
+    *out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " " + type + "\n";
+    char value[32];
+    for (const auto& [pool, reads] : replicas) {
+      const Stats s = reads->stats();
+      for (const Series& one : series) {
+        snprintf(value, sizeof(value), "%.17g", one.value(s));
+        *out += std::string(one.sample != nullptr ? one.sample : name) + "{pool=\"" + pool + "\"" +
+                one.labels + "} " + value + "\n";
+      }
+    }
+  };
+  family("dbproxy_replica_reads_total",
+         "Reads of a read_your_writes pool, by the server that served them.", "counter",
+         {{nullptr, ",served_by=\"replica\"",
+           [](const Stats& s) { return static_cast<double>(s.replica_reads); }},
+          {nullptr, ",served_by=\"primary\"",
+           [](const Stats& s) { return static_cast<double>(s.primary_reads); }}});
+  family("dbproxy_replica_fallbacks_total", "Reads sent to the primary instead, by reason.",
+         "counter",
+         {{nullptr, ",reason=\"lagging\"",
+           [](const Stats& s) { return static_cast<double>(s.fallback_lagging); }},
+          {nullptr, ",reason=\"down\"",
+           [](const Stats& s) { return static_cast<double>(s.fallback_down); }},
+          {nullptr, ",reason=\"untracked\"",
+           [](const Stats& s) { return static_cast<double>(s.fallback_untracked); }}});
+  family("dbproxy_replica_gtid_waits_skipped_total",
+         "Reads that needed no wait: the replica was already seen at the position.", "counter",
+         {{nullptr, "", [](const Stats& s) { return static_cast<double>(s.waits_skipped); }}});
+  family("dbproxy_replica_gtid_wait_seconds", "MASTER_GTID_WAIT round trips and their total time.",
+         "summary",
+         {{"dbproxy_replica_gtid_wait_seconds_sum", "",
+           [](const Stats& s) { return static_cast<double>(s.wait_micros) / 1e6; }},
+          {"dbproxy_replica_gtid_wait_seconds_count", "",
+           [](const Stats& s) { return static_cast<double>(s.waits); }}});
 }
 
 // IMStopReceivePacket{result = 0}: field 1, varint, value 0.
@@ -109,6 +163,7 @@ Server::Server(config::Config config, Options options)
     : config_(std::move(config)), options_(std::move(options)) {
   services_.mysql = &mysql_;
   services_.redis = &redis_;
+  services_.replica_reads = &replica_reads_;
   services_.metrics = &metrics_;
   services_.max_frame_bytes = config_.server.max_frame_bytes;
   services_.send_frame = [this](uint64_t conn_id, std::string frame) {
@@ -128,6 +183,21 @@ Status Server::StartPools() {
       return pool.status();
     }
     mysql_[name] = std::move(pool).value();
+  }
+  // The loader checked that each primary exists and is no replica itself.
+  for (const auto& [name, cfg] : config_.mysql) {
+    if (!cfg.read_your_writes.enabled) {
+      continue;
+    }
+    storage::MysqlPool* primary = mysql_.at(cfg.read_your_writes.primary).get();
+    primary->TrackCommits();
+    const bool every_commit = cfg.read_your_writes.scope == "all";
+    replica_reads_[name] = std::make_unique<storage::ReplicaReads>(
+        mysql_.at(name).get(), primary, cfg.read_your_writes.wait_ms, every_commit);
+    log::Get("storage.mysql")
+        ->info("pool {}: reads wait up to {} ms for the commits {} on {}, else go there", name,
+               cfg.read_your_writes.wait_ms, every_commit ? "of every writer" : "of this daemon",
+               cfg.read_your_writes.primary);
   }
   for (const auto& [name, cfg] : config_.redis) {
     auto pool = storage::RedisPool::Create(cfg);
@@ -722,6 +792,10 @@ plugin::ReloadResult Server::ReloadFromFile(const std::string& force_module) {
         out += "/tls=" + c.tls->ca + "," + c.tls->cert + "," + c.tls->key + "," +
                (c.tls->verify_server_cert ? "verify" : "noverify");
       }
+      if (c.read_your_writes.enabled) {  // also a pool change
+        out += "/ryw=" + c.read_your_writes.primary + "@" +
+               std::to_string(c.read_your_writes.wait_ms) + c.read_your_writes.scope;
+      }
       out += ";";
     }
     return out;
@@ -866,6 +940,7 @@ std::string Server::RenderMetrics() const {
       line("dbproxy_pool_timeouts_total", l, static_cast<double>(s.timeouts));
     }
     RenderRedisSentinelMetrics(out);
+    AppendReplicaMetrics(replica_reads_, out);
     out->append(
         "# HELP dbproxy_module_info Loaded modules (1 per module and generation).\n# TYPE "
         "dbproxy_module_info gauge\n");

@@ -89,6 +89,7 @@ class Server : public net::ConnectionOwner {
   admin::Metrics metrics_;
   std::map<std::string, std::unique_ptr<storage::MysqlPool>> mysql_;
   std::map<std::string, std::unique_ptr<storage::RedisPool>> redis_;
+  std::map<std::string, std::unique_ptr<storage::ReplicaReads>> replica_reads_;  // by pool
   plugin::HostServices services_;
   std::unique_ptr<dispatch::WorkerPool> workers_;
   std::unique_ptr<plugin::Host> host_;

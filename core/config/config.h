@@ -53,6 +53,18 @@ struct MysqlTlsConfig {
   bool verify_server_cert = true;
 };
 
+// Read-your-writes for a replica pool (mysql.<pool>.read_your_writes): before a read, the
+// replica must have applied every commit this daemon saw on the primary pool, waiting at most
+// wait_ms (MASTER_GTID_WAIT); otherwise the read goes to the primary pool.
+struct ReadYourWritesConfig {
+  bool enabled = false;  // the section is present
+  std::string primary = "teamtalk_master";
+  uint32_t wait_ms = 50;
+  // "daemon": the commits this daemon made; "all": every commit on the primary, by any
+  // writer (other dbproxyd processes too), at one more round trip to the primary per read.
+  std::string scope = "daemon";
+};
+
 struct MysqlPoolConfig {
   std::string name;
   std::string host = "127.0.0.1";
@@ -67,7 +79,8 @@ struct MysqlPoolConfig {
   uint32_t read_timeout_ms = 5000;
   uint32_t write_timeout_ms = 5000;
   uint32_t acquire_timeout_ms = 2000;  // waiting for a free connection
-  std::optional<MysqlTlsConfig> tls;   // absent: plaintext, as the original
+  ReadYourWritesConfig read_your_writes;
+  std::optional<MysqlTlsConfig> tls;  // absent: plaintext, as the original
 };
 
 // One host:port of a Redis Sentinel.

@@ -328,7 +328,7 @@ Status ParseMysql(const Reader& r, const YAML::Node& n,
         r.CheckKeys(v, p,
                     {"host", "port", "user", "password", "password_env", "database", "unix_socket",
                      "pool_size", "connect_timeout_ms", "read_timeout_ms", "write_timeout_ms",
-                     "acquire_timeout_ms", "tls"}));
+                     "acquire_timeout_ms", "tls", "read_your_writes"}));
     RETURN_IF_ERROR(r.String(v, p, "host", &c.host));
     RETURN_IF_ERROR(r.Unsigned(v, p, "port", &c.port, 1));
     RETURN_IF_ERROR(r.String(v, p, "user", &c.user));
@@ -345,7 +345,40 @@ Status ParseMysql(const Reader& r, const YAML::Node& n,
       c.tls.emplace();
       RETURN_IF_ERROR(ParseMysqlTls(r, tls, p + ".tls", &*c.tls));
     }
+    if (const YAML::Node ryw = v["read_your_writes"]; ryw.IsDefined() && !ryw.IsNull()) {
+      const std::string q = p + ".read_your_writes";
+      RETURN_IF_ERROR(r.CheckKeys(ryw, q, {"primary", "wait_ms", "scope"}));
+      c.read_your_writes.enabled = true;
+      RETURN_IF_ERROR(r.String(ryw, q, "primary", &c.read_your_writes.primary));
+      RETURN_IF_ERROR(r.String(ryw, q, "scope", &c.read_your_writes.scope));
+      if (c.read_your_writes.scope != "daemon" && c.read_your_writes.scope != "all") {
+        return r.Error(ryw["scope"], q + ".scope", "must be daemon or all");
+      }
+      RETURN_IF_ERROR(r.Unsigned(ryw, q, "wait_ms", &c.read_your_writes.wait_ms, 1));
+      if (c.read_your_writes.wait_ms >= c.read_timeout_ms) {
+        return r.Error(ryw["wait_ms"], q + ".wait_ms",
+                       "must be below read_timeout_ms (" + std::to_string(c.read_timeout_ms) +
+                           "): the wait runs as a read on the replica");
+      }
+    }
     (*out)[c.name] = c;
+  }
+  // A replica pool names its primary: another pool that is not itself a replica.
+  for (const auto& [name, c] : *out) {
+    if (!c.read_your_writes.enabled) {
+      continue;
+    }
+    const std::string q = "mysql." + name + ".read_your_writes.primary";
+    const YAML::Node at = n[name]["read_your_writes"];
+    auto primary = out->find(c.read_your_writes.primary);
+    if (primary == out->end() || primary->first == name) {
+      return r.Error(at, q,
+                     "must name another pool of the mysql section ('" + c.read_your_writes.primary +
+                         "' is not one)");
+    }
+    if (primary->second.read_your_writes.enabled) {
+      return r.Error(at, q, "'" + primary->first + "' is itself a replica pool");
+    }
   }
   return Status::Ok();
 }

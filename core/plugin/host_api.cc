@@ -14,6 +14,7 @@
 #include "core/plugin/request_context.h"
 #include "core/storage/mysql_pool.h"
 #include "core/storage/redis_pool.h"
+#include "core/storage/replica_reads.h"
 
 // The opaque ABI handles are these core types. The casts live only in this file.
 struct dbp_mysql {
@@ -281,8 +282,22 @@ int Call(dbp_plugin_t*, uint16_t cmd_id, const void* body, size_t len, dbp_call_
 // ---- MySQL ----------------------------------------------------------------------------
 
 int MysqlAcquire(dbp_plugin_t* p, const char* pool, dbp_mysql_t** out) {
-  auto& pools = *M(p)->services()->mysql;
-  auto it = pools.find(pool == nullptr ? "" : pool);
+  const HostServices* services = M(p)->services();
+  const std::string name = pool == nullptr ? "" : pool;
+  if (services->replica_reads != nullptr) {
+    // A replica read consistent with this daemon's writes: the lease may be the primary's.
+    auto replica = services->replica_reads->find(name);
+    if (replica != services->replica_reads->end()) {
+      Result<storage::ReplicaReads::Lease> lease = replica->second->Acquire();
+      if (!lease.ok()) {
+        return lease.status().code();
+      }
+      *out = new dbp_mysql{lease->pool, lease->conn, {}};
+      return DBP_OK;
+    }
+  }
+  auto& pools = *services->mysql;
+  auto it = pools.find(name);
   if (it == pools.end()) {
     return DBP_E_NOT_FOUND;
   }

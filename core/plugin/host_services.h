@@ -12,6 +12,7 @@
 namespace dbproxy::storage {
 class MysqlPool;
 class RedisPool;
+class ReplicaReads;
 }  // namespace dbproxy::storage
 
 namespace dbproxy::admin {
@@ -23,6 +24,8 @@ namespace dbproxy::plugin {
 struct HostServices {
   std::map<std::string, std::unique_ptr<storage::MysqlPool>>* mysql = nullptr;
   std::map<std::string, std::unique_ptr<storage::RedisPool>>* redis = nullptr;
+  // Pools with read_your_writes, by pool name: their Acquire replaces the pool's.
+  std::map<std::string, std::unique_ptr<storage::ReplicaReads>>* replica_reads = nullptr;
   admin::Metrics* metrics = nullptr;
   // Queues a whole frame for the connection; drops it if the connection is gone. Any thread.
   std::function<void(uint64_t conn_id, std::string frame)> send_frame;

@@ -235,6 +235,25 @@ Status MysqlConnection::Connect() {
                : config_.tls->ca.empty()       ? "NOT verified"
                                                : "chain checked against ca, host name not checked");
   }
+  track_gtid_ = false;
+  if (shared_ != nullptr && shared_->commits != nullptr) {
+    // The server then puts the commit's GTID into the OK packet of every COMMIT and
+    // autocommitted write: no extra round trip per write.
+    Status tracking = RunSimple("SET SESSION session_track_system_variables = 'last_gtid'");
+    if (tracking.ok()) {
+      track_gtid_ = true;
+    } else if (broken_) {
+      return tracking;
+    } else if (!shared_->gtid_untracked.exchange(true, std::memory_order_relaxed)) {
+      log::Get("storage.mysql")
+          ->error(
+              "pool {}: the server cannot report commit GTIDs ({}); reads of its replica "
+              "pools go to this pool instead",
+              shared_->pool_name, tracking.message());
+    }
+    last_errno_ = 0;  // the session itself is fine
+    last_error_.clear();
+  }
   if (shared_ != nullptr && shared_->server_down.exchange(false, std::memory_order_relaxed)) {
     log::Get("storage.mysql")->info("pool {}: connected to {} again", shared_->pool_name, where);
   }
@@ -415,6 +434,9 @@ Status MysqlConnection::ExecuteOnce(std::string_view sql, const dbp_value_t* par
       return status;
     }
   }
+  if (!in_transaction_) {
+    CaptureGtid();  // an autocommitted write committed with this statement
+  }
   if (out != nullptr) {
     *out = std::move(result);
   }
@@ -501,6 +523,35 @@ Status MysqlConnection::FetchAll(MYSQL_STMT* stmt, MysqlResultSet* result) {
   return status;
 }
 
+void MysqlConnection::CaptureGtid() {
+  if (!track_gtid_) {
+    return;
+  }
+  // Tracked variables come as name, value pairs; only last_gtid is tracked.
+  const char* data = nullptr;
+  size_t len = 0;
+  if (mysql_session_track_get_first(mysql_, SESSION_TRACK_SYSTEM_VARIABLES, &data, &len) != 0) {
+    return;
+  }
+  do {
+    if (std::string_view(data, len) != "last_gtid" ||
+        mysql_session_track_get_next(mysql_, SESSION_TRACK_SYSTEM_VARIABLES, &data, &len) != 0) {
+      continue;
+    }
+    const std::string_view gtid(data, len);
+    if (gtid.empty() || gtid == last_gtid_) {
+      return;
+    }
+    last_gtid_.assign(gtid);
+    if (Status merged = shared_->commits->Merge(gtid); !merged.ok()) {
+      log::Get("storage.mysql")
+          ->warn("pool {}: ignoring last_gtid from the server: {}", shared_->pool_name,
+                 merged.message());
+    }
+    return;
+  } while (mysql_session_track_get_next(mysql_, SESSION_TRACK_SYSTEM_VARIABLES, &data, &len) == 0);
+}
+
 Status MysqlConnection::RunSimple(std::string_view sql) {
   if (mysql_real_query(mysql_, sql.data(), sql.size()) != 0) {
     return Fail(mysql_errno(mysql_), mysql_error(mysql_));
@@ -539,6 +590,9 @@ Status MysqlConnection::Commit() {
                                    ": the transaction was aborted by this error; not committed");
   }
   Status status = RunSimple("COMMIT");
+  if (status.ok()) {
+    CaptureGtid();
+  }
   if (!status.ok() && !broken_) {
     // Leave no half-open transaction behind a failed commit. If this fails too the error
     // that matters is still the commit's.

@@ -17,6 +17,7 @@
 
 #include "core/base/status.h"
 #include "core/config/config.h"
+#include "core/storage/gtid_position.h"
 #include "dbproxy/abi.h"
 
 namespace dbproxy::storage {
@@ -70,6 +71,11 @@ struct MysqlPoolShared {
   std::atomic<bool> server_down{false};              // last connect failed; logs transitions
   std::atomic<uint64_t> errors{0};                   // failed connects and statements
   std::atomic<bool> tls_reported{false};             // the negotiated cipher was logged
+  // Set (before sharing) on a primary that a replica pool reads consistently with: every
+  // connection asks the server to report last_gtid (session tracking) and merges the GTID
+  // of each commit here. gtid_untracked turns true if a server refused the tracking.
+  GtidPosition* commits = nullptr;
+  std::atomic<bool> gtid_untracked{false};
 };
 
 // One connection to MariaDB. Created unconnected; Connect() or the first Execute() opens
@@ -92,7 +98,8 @@ class MysqlConnection {
 
   // Opens a fresh session (closing any previous one and its statements) with utf8mb4, the
   // configured timeouts and CLIENT_FOUND_ROWS; with config.tls, over TLS or not at all (the
-  // first TLS session of a pool logs its protocol version and cipher).
+  // first TLS session of a pool logs its protocol version and cipher); with shared->commits
+  // set, also asks the server to report each commit's GTID (one more round trip, at connect).
   // Returns OK; DBP_E_UNAVAILABLE if the server cannot be reached or refuses the login.
   [[nodiscard]] Status Connect();
 
@@ -111,6 +118,12 @@ class MysqlConnection {
   // receives a new result set on success.
   [[nodiscard]] Status Execute(std::string_view sql, const dbp_value_t* params, size_t n,
                                std::unique_ptr<MysqlResultSet>* out);
+
+  // Makes sure the session is usable before a caller relies on it: reconnects if it was lost
+  // or the server closed it while idle (a zero-timeout poll, no round trip otherwise).
+  // Returns OK; DBP_E_UNAVAILABLE (cannot reconnect, or the session of an open transaction
+  // was lost).
+  [[nodiscard]] Status EnsureOpen() { return EnsureSession(); }
 
   // START TRANSACTION / COMMIT / ROLLBACK. Begin reconnects first like Execute.
   // Returns OK; DBP_E_STATE (Begin inside, or Commit outside, a transaction); DBP_E_MYSQL;
@@ -160,6 +173,9 @@ class MysqlConnection {
   Status Fail(unsigned err, const char* message);
   Status FailStatement(MYSQL_STMT* stmt);
   void CloseStatements();
+  // After a statement or COMMIT succeeded: merges the last_gtid the server reported, if any,
+  // into shared_->commits.
+  void CaptureGtid();
 
   const config::MysqlPoolConfig config_;
   const std::string password_;
@@ -174,6 +190,8 @@ class MysqlConnection {
   unsigned transaction_aborted_by_ = 0;
   std::string last_error_;
   unsigned last_errno_ = 0;
+  bool track_gtid_ = false;  // this session reports last_gtid (shared_->commits is set)
+  std::string last_gtid_;    // the last one merged: the server repeats it on later replies
   // Prepared statements, most recently used first; the index keys are views of each
   // entry's sql, which stays put because list nodes never move.
   std::list<CachedStatement> statements_;

@@ -136,6 +136,13 @@ void MysqlPool::Release(MysqlConnection* conn) {
   // doomed closes here, outside the lock: mysql_close may write to the socket.
 }
 
+void MysqlPool::TrackCommits() {
+  if (commits_ == nullptr) {
+    commits_ = std::make_unique<GtidPosition>();
+    shared_.commits = commits_.get();
+  }
+}
+
 MysqlPool::Stats MysqlPool::stats() const {
   Stats stats;
   stats.size = size_.load(std::memory_order_relaxed);

@@ -62,6 +62,17 @@ class MysqlPool {
 
   Stats stats() const;
   const std::string& name() const { return config_.name; }
+  const config::MysqlPoolConfig& config() const { return config_; }
+
+  // Makes every connection of this pool report the GTID of each commit it makes into
+  // commits() (for replica pools that read consistently with this one). Idempotent.
+  // REQUIRES: called before the pool is shared with other threads (at start-up).
+  void TrackCommits();
+  // The highest commit GTIDs seen, or nullptr unless TrackCommits() was called. Lives as
+  // long as the pool; any thread.
+  GtidPosition* commits() { return commits_.get(); }
+  // True once a server of this pool refused to report GTIDs: commits() is then incomplete.
+  bool commits_untracked() const { return shared_.gtid_untracked.load(std::memory_order_relaxed); }
 
   // Closes idle connections and refuses further Acquires; connections still lent are
   // closed as they come back. For shutdown. Safe to call twice.
@@ -72,7 +83,8 @@ class MysqlPool {
 
   const config::MysqlPoolConfig config_;
   const std::string password_;
-  MysqlPoolShared shared_;  // read by the connections without mu_ (atomics)
+  std::unique_ptr<GtidPosition> commits_;  // set by TrackCommits; shared_.commits points here
+  MysqlPoolShared shared_;                 // read by the connections without mu_ (atomics)
 
   mutable std::mutex mu_;
   std::condition_variable released_;  // signalled when a connection or a slot frees up
