@@ -286,88 +286,90 @@ TEST_F(MysqlTlsConfigTest, BadTypesAndHalfAClientCertificateAreErrors) {
   ASSERT_FALSE(scalar.ok());
   EXPECT_NE(std::string::npos, scalar.status().message().find("d.yaml:3: mysql.m.tls: must be"))
       << scalar.status().message();
+}
 
-  TEST(YamlLoader, RedisSentinelsNeedAMasterNameAndExcludeHost) {
-    auto ok = LoadConfigText(
-        "redis:\n  unread:\n    sentinels: [\"127.0.0.1:26379\", \"[::1]:26380\"]\n"
-        "    master_name: im\n    sentinel_password: pw\n    db: 1\n",
-        "d.yaml");
-    ASSERT_TRUE(ok.ok()) << ok.status().ToString();
-    const RedisConfig& c = ok->redis.at("unread");
-    ASSERT_EQ(2u, c.sentinels.size());
-    EXPECT_EQ("127.0.0.1", c.sentinels[0].host);
-    EXPECT_EQ(26379, c.sentinels[0].port);
-    EXPECT_EQ("::1", c.sentinels[1].host);
-    EXPECT_EQ("im", c.master_name);
-    EXPECT_EQ("pw", c.sentinel_password);
+TEST(YamlLoader, RedisSentinelsNeedAMasterNameAndExcludeHost) {
+  auto ok = LoadConfigText(
+      "redis:\n  unread:\n    sentinels: [\"127.0.0.1:26379\", \"[::1]:26380\"]\n"
+      "    master_name: im\n    sentinel_password: pw\n    db: 1\n",
+      "d.yaml");
+  ASSERT_TRUE(ok.ok()) << ok.status().ToString();
+  const RedisConfig& c = ok->redis.at("unread");
+  ASSERT_EQ(2u, c.sentinels.size());
+  EXPECT_EQ("127.0.0.1", c.sentinels[0].host);
+  EXPECT_EQ(26379, c.sentinels[0].port);
+  EXPECT_EQ("::1", c.sentinels[1].host);
+  EXPECT_EQ("im", c.master_name);
+  EXPECT_EQ("pw", c.sentinel_password);
 
-    const std::pair<const char*, const char*> kBad[] = {
-        {"redis:\n  unread:\n    sentinels: [\"127.0.0.1:26379\"]\n",
-         "d.yaml:3: redis.unread.master_name: sentinels need master_name"},
-        {"redis:\n  unread:\n    master_name: im\n",
-         "d.yaml:3: redis.unread.master_name: needs sentinels"},
-        {"redis:\n  unread:\n    master_name: im\n    sentinels:\n      - 127.0.0.1:1\n"
-         "      - nowhere\n",
-         "d.yaml:6: redis.unread.sentinels: 'nowhere' is not host:port"},
-        {"redis:\n  unread:\n    sentinels: []\n    master_name: im\n",
-         "d.yaml:3: redis.unread.sentinels: must be a non-empty list"},
-        {"redis:\n  unread:\n    master_name: im\n    sentinels: [\"h:1\"]\n    port: 6379\n",
-         "d.yaml:5: redis.unread.port: cannot be used with sentinels"},
-        {"redis:\n  unread:\n    master_name: im\n    sentinels: [\"h:1\"]\n"
-         "    sentinel_username: u\n",
-         "d.yaml:5: redis.unread.sentinel_username: a Sentinel ACL user needs"},
-        {"redis:\n  unread:\n    sentinel: [\"h:1\"]\n", "did you mean 'sentinels'?"},
-    };
-    for (const auto& [text, expected] : kBad) {
-      auto bad = LoadConfigText(text, "d.yaml");
-      ASSERT_FALSE(bad.ok()) << text;
-      EXPECT_NE(std::string::npos, bad.status().message().find(expected))
-          << bad.status().message() << "\nexpected: " << expected;
-    }
+  const std::pair<const char*, const char*> kBad[] = {
+      {"redis:\n  unread:\n    sentinels: [\"127.0.0.1:26379\"]\n",
+       "d.yaml:3: redis.unread.master_name: sentinels need master_name"},
+      {"redis:\n  unread:\n    master_name: im\n",
+       "d.yaml:3: redis.unread.master_name: needs sentinels"},
+      {"redis:\n  unread:\n    master_name: im\n    sentinels:\n      - 127.0.0.1:1\n"
+       "      - nowhere\n",
+       "d.yaml:6: redis.unread.sentinels: 'nowhere' is not host:port"},
+      {"redis:\n  unread:\n    sentinels: []\n    master_name: im\n",
+       "d.yaml:3: redis.unread.sentinels: must be a non-empty list"},
+      {"redis:\n  unread:\n    master_name: im\n    sentinels: [\"h:1\"]\n    port: 6379\n",
+       "d.yaml:5: redis.unread.port: cannot be used with sentinels"},
+      {"redis:\n  unread:\n    master_name: im\n    sentinels: [\"h:1\"]\n"
+       "    sentinel_username: u\n",
+       "d.yaml:5: redis.unread.sentinel_username: a Sentinel ACL user needs"},
+      {"redis:\n  unread:\n    sentinel: [\"h:1\"]\n", "did you mean 'sentinels'?"},
+  };
+  for (const auto& [text, expected] : kBad) {
+    auto bad = LoadConfigText(text, "d.yaml");
+    ASSERT_FALSE(bad.ok()) << text;
+    EXPECT_NE(std::string::npos, bad.status().message().find(expected))
+        << bad.status().message() << "\nexpected: " << expected;
+  }
+}
 
-    TEST(YamlLoader, ReadYourWritesNamesItsPrimary) {
-      const std::string pools = "mysql:\n  teamtalk_master: {}\n  teamtalk_slave:\n";
-      auto off = LoadConfigText(pools + "    port: 3307\n", "d.yaml");
-      ASSERT_TRUE(off.ok()) << off.status().ToString();
-      EXPECT_FALSE(off->mysql.at("teamtalk_slave").read_your_writes.enabled);
-      auto on = LoadConfigText(pools + "    read_your_writes: {wait_ms: 80}\n", "d.yaml");
-      ASSERT_TRUE(on.ok()) << on.status().ToString();
-      const ReadYourWritesConfig& ryw = on->mysql.at("teamtalk_slave").read_your_writes;
-      EXPECT_TRUE(ryw.enabled);
-      EXPECT_EQ("teamtalk_master", ryw.primary);
-      EXPECT_EQ(80u, ryw.wait_ms);
-      EXPECT_EQ("daemon", ryw.scope);
-      auto all = LoadConfigText(pools + "    read_your_writes: {scope: all}\n", "d.yaml");
-      ASSERT_TRUE(all.ok()) << all.status().ToString();
-      EXPECT_EQ("all", all->mysql.at("teamtalk_slave").read_your_writes.scope);
-      auto defaults = LoadConfigText(pools + "    read_your_writes: {}\n", "d.yaml");
-      ASSERT_TRUE(defaults.ok()) << defaults.status().ToString();
-      EXPECT_EQ(50u, defaults->mysql.at("teamtalk_slave").read_your_writes.wait_ms);
+TEST(YamlLoader, ReadYourWritesNamesItsPrimary) {
+  const std::string pools = "mysql:\n  teamtalk_master: {}\n  teamtalk_slave:\n";
+  auto off = LoadConfigText(pools + "    port: 3307\n", "d.yaml");
+  ASSERT_TRUE(off.ok()) << off.status().ToString();
+  EXPECT_FALSE(off->mysql.at("teamtalk_slave").read_your_writes.enabled);
+  auto on = LoadConfigText(pools + "    read_your_writes: {wait_ms: 80}\n", "d.yaml");
+  ASSERT_TRUE(on.ok()) << on.status().ToString();
+  const ReadYourWritesConfig& ryw = on->mysql.at("teamtalk_slave").read_your_writes;
+  EXPECT_TRUE(ryw.enabled);
+  EXPECT_EQ("teamtalk_master", ryw.primary);
+  EXPECT_EQ(80u, ryw.wait_ms);
+  EXPECT_EQ("daemon", ryw.scope);
+  auto all = LoadConfigText(pools + "    read_your_writes: {scope: all}\n", "d.yaml");
+  ASSERT_TRUE(all.ok()) << all.status().ToString();
+  EXPECT_EQ("all", all->mysql.at("teamtalk_slave").read_your_writes.scope);
+  auto defaults = LoadConfigText(pools + "    read_your_writes: {}\n", "d.yaml");
+  ASSERT_TRUE(defaults.ok()) << defaults.status().ToString();
+  EXPECT_EQ(50u, defaults->mysql.at("teamtalk_slave").read_your_writes.wait_ms);
 
-      const std::pair<std::string, std::string> bad[] = {
-          {"    read_your_writes: {primary: nowhere}\n",
-           "mysql.teamtalk_slave.read_your_writes.primary: must name another pool"},
-          {"    read_your_writes: {primary: teamtalk_slave}\n", "must name another pool"},
-          {"    read_your_writes: {wait_ms: 0}\n", "wait_ms: must be at least 1"},
-          {"    read_timeout_ms: 1000\n    read_your_writes: {wait_ms: 1000}\n",
-           "wait_ms: must be below read_timeout_ms"},
-          {"    read_your_writes: {wait_msec: 5}\n", "unknown key (did you mean 'wait_ms'?)"},
-          {"    read_your_writes: 50\n", "read_your_writes: must be a mapping"},
-          {"    read_your_writes: {scope: cluster}\n", "scope: must be daemon or all"},
-      };
-      for (const auto& [yaml, error] : bad) {
-        auto c = LoadConfigText(pools + yaml, "d.yaml");
-        ASSERT_FALSE(c.ok()) << yaml;
-        EXPECT_NE(std::string::npos, c.status().message().find(error)) << c.status().message();
-      }
-      auto chained = LoadConfigText(
-          "mysql:\n  a: {}\n  b:\n    read_your_writes: {primary: a}\n  c:\n"
-          "    read_your_writes: {primary: b}\n",
-          "d.yaml");
-      ASSERT_FALSE(chained.ok());
-      EXPECT_NE(std::string::npos, chained.status().message().find("'b' is itself a replica pool"))
-          << chained.status().message();
-    }
+  const std::pair<std::string, std::string> bad[] = {
+      {"    read_your_writes: {primary: nowhere}\n",
+       "mysql.teamtalk_slave.read_your_writes.primary: must name another pool"},
+      {"    read_your_writes: {primary: teamtalk_slave}\n", "must name another pool"},
+      {"    read_your_writes: {wait_ms: 0}\n", "wait_ms: must be at least 1"},
+      {"    read_timeout_ms: 1000\n    read_your_writes: {wait_ms: 1000}\n",
+       "wait_ms: must be below read_timeout_ms"},
+      {"    read_your_writes: {wait_msec: 5}\n", "unknown key (did you mean 'wait_ms'?)"},
+      {"    read_your_writes: 50\n", "read_your_writes: must be a mapping"},
+      {"    read_your_writes: {scope: cluster}\n", "scope: must be daemon or all"},
+  };
+  for (const auto& [yaml, error] : bad) {
+    auto c = LoadConfigText(pools + yaml, "d.yaml");
+    ASSERT_FALSE(c.ok()) << yaml;
+    EXPECT_NE(std::string::npos, c.status().message().find(error)) << c.status().message();
+  }
+  auto chained = LoadConfigText(
+      "mysql:\n  a: {}\n  b:\n    read_your_writes: {primary: a}\n  c:\n"
+      "    read_your_writes: {primary: b}\n",
+      "d.yaml");
+  ASSERT_FALSE(chained.ok());
+  EXPECT_NE(std::string::npos, chained.status().message().find("'b' is itself a replica pool"))
+      << chained.status().message();
+}
 
-  }  // namespace
+}  // namespace
 }  // namespace dbproxy::config
