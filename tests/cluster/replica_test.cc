@@ -373,7 +373,10 @@ TEST_F(ReplicaTest, ReadsSeeTheDaemonsOwnWritesInSyncLaggingAndDown) {
   replica_sql_->Exec("START SLAVE SQL_THREAD");
   WaitReplicaCaughtUp();
 
-  // Down: the replica's server is stopped.
+  // Down: the replica's server is stopped. Let the lagging phase's backoff run out first,
+  // or the first reads here still go to the primary as "lagging" without trying the replica
+  // (ReplicaReads::kLaggingBackoffMs, 1 s).
+  std::this_thread::sleep_for(std::chrono::milliseconds(1200));
   replica_->Stop();
   Latencies on_down, on_down_groups;
   int on_down_misses = SendThenRead(&with, kRounds, 4000, &on_down, &on_down_groups);
