@@ -49,6 +49,11 @@ class ModuleUnloadTest : public ::testing::Test {
     services_.redis = &redis_;
     services_.metrics = &metrics_;
     services_.send_frame = [](uint64_t, std::string) {};
+    // The host's timers (the reaper among them) are unreferenced, and uv_run does nothing on a
+    // loop with no referenced handle: a daemon's listeners keep its loop alive; this stands in.
+    uv_timer_init(&loop_, &keepalive_);
+    uv_timer_start(
+        &keepalive_, [](uv_timer_t*) {}, 5, 5);
     workers_ = std::make_unique<dispatch::WorkerPool>(2, 100, nullptr);
     workers_->Start();
     for (const char* m : kModules) {
@@ -59,6 +64,7 @@ class ModuleUnloadTest : public ::testing::Test {
   }
   void TearDown() override {
     workers_->Stop();
+    uv_close(reinterpret_cast<uv_handle_t*>(&keepalive_), nullptr);
     uv_run(&loop_, UV_RUN_NOWAIT);
     EXPECT_EQ(0, uv_loop_close(&loop_)) << "a uv handle leaked";
     std::error_code ec;
@@ -94,6 +100,7 @@ class ModuleUnloadTest : public ::testing::Test {
   }  // ~Host shuts every module down and dlcloses it
 
   uv_loop_t loop_;
+  uv_timer_t keepalive_;
   std::filesystem::path staging_;
   admin::Metrics metrics_;
   std::map<std::string, std::unique_ptr<storage::MysqlPool>> mysql_;
