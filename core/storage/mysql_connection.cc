@@ -12,6 +12,7 @@
 #include <mysqld_error.h>
 
 #include "core/base/log.h"
+#include "core/storage/clock.h"
 
 namespace dbproxy::storage {
 namespace {
@@ -19,12 +20,6 @@ namespace {
 // Cells up to this size are copied straight from the fetch; longer ones (TEXT, BLOB) are
 // fetched a second time, whole, into the arena. Most cells are ids and short strings.
 constexpr unsigned long kInlineCellBytes = 256;
-
-int64_t SteadyNowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
 
 // The client library takes whole seconds; round up so a short timeout never becomes 0
 // (which would mean "wait forever").

@@ -11,6 +11,7 @@
 #include <utility>
 
 #include "core/base/log.h"
+#include "core/storage/clock.h"
 #include "core/storage/sentinel_resolver.h"
 
 namespace dbproxy::storage {
@@ -20,21 +21,6 @@ namespace {
 static_assert(REDIS_REPLY_STRING == DBP_REDIS_STRING && REDIS_REPLY_ARRAY == DBP_REDIS_ARRAY &&
               REDIS_REPLY_INTEGER == DBP_REDIS_INTEGER && REDIS_REPLY_NIL == DBP_REDIS_NIL &&
               REDIS_REPLY_STATUS == DBP_REDIS_STATUS && REDIS_REPLY_ERROR == DBP_REDIS_ERROR);
-
-int64_t SteadyNowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
-
-// A zero timeout means "block forever" to hiredis and the kernel; never pass one.
-timeval ToTimeval(uint32_t ms) {
-  ms = std::max(ms, 1u);
-  timeval tv{};
-  tv.tv_sec = static_cast<time_t>(ms / 1000);
-  tv.tv_usec = static_cast<suseconds_t>((ms % 1000) * 1000);
-  return tv;
-}
 
 // True if the server closed the socket (or sent something unasked, which outside pub/sub it
 // only does before closing). A zero-timeout poll: one syscall, no round trip.

@@ -6,19 +6,11 @@
 #include <vector>
 
 #include "core/base/log.h"
+#include "core/storage/clock.h"
 #include "core/storage/redis_pool.h"
 #include "core/storage/sentinel_resolver.h"
 
 namespace dbproxy::storage {
-namespace {
-
-int64_t SteadyNowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
-
-}  // namespace
 
 bool RedisPool::RetryOnNewMaster(uint64_t epoch_at_start) {
   if (resolver_ == nullptr) {

@@ -5,17 +5,9 @@
 #include <string>
 
 #include "core/base/log.h"
+#include "core/storage/clock.h"
 
 namespace dbproxy::storage {
-namespace {
-
-int64_t SteadyNowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
-
-}  // namespace
 
 ReplicaReads::ReplicaReads(MysqlPool* replica, MysqlPool* primary, uint32_t wait_ms,
                            bool every_commit)

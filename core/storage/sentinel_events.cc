@@ -8,6 +8,7 @@
 #include <hiredis/hiredis.h>
 
 #include "core/base/log.h"
+#include "core/storage/clock.h"
 #include "core/storage/sentinel_resolver.h"
 
 namespace dbproxy::storage {
@@ -27,12 +28,6 @@ const char* const kChannels[] = {"+try-failover",
                                  "-failover-abort-not-elected",
                                  "-failover-abort-no-good-slave",
                                  "-failover-abort-slave-timeout"};
-
-int64_t SteadyNowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
 
 struct Subscriber {
   config::RedisAddress sentinel;

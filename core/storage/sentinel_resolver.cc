@@ -6,16 +6,10 @@
 #include <cstdlib>
 #include <vector>
 
+#include "core/storage/clock.h"
+
 namespace dbproxy::storage {
 namespace {
-
-timeval ToTimeval(uint32_t ms) {
-  ms = std::max(ms, 1u);  // zero means "block forever" to hiredis
-  timeval tv{};
-  tv.tv_sec = static_cast<time_t>(ms / 1000);
-  tv.tv_usec = static_cast<suseconds_t>((ms % 1000) * 1000);
-  return tv;
-}
 
 struct ReplyFree {
   void operator()(redisReply* r) const { freeReplyObject(r); }
