@@ -18,11 +18,13 @@
 #include "core/storage/redis_pool.h"
 #include "core/storage/sentinel_events.h"
 #include "tests/support/private_redis.h"
+#include "tests/support/wait_for.h"
 
 namespace dbproxy::storage {
 namespace {
 
 using testing::PrivateRedis;
+using testing::WaitFor;
 using Args = std::vector<std::string>;
 
 Result<RedisReplyPtr> Call(RedisPool& pool, const Args& args) {
@@ -69,18 +71,6 @@ std::string Direct(uint16_t port, const Args& args) {
   }
   redisFree(c);
   return out;
-}
-
-template <class F>
-bool WaitFor(F done, int timeout_ms) {
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (done()) {
-      return true;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  return done();
 }
 
 class RedisSentinelTest : public ::testing::Test {

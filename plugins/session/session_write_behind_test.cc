@@ -23,6 +23,7 @@
 #include "tests/support/daemon_process.h"
 #include "tests/support/test_database.h"
 #include "tests/support/test_redis.h"
+#include "tests/support/wait_for.h"
 #include "tests/support/wire_client.h"
 
 namespace dbproxy::testing {
@@ -36,17 +37,6 @@ constexpr uint16_t kMsgData = 0x0301;
 const std::string kAttach("\x00\x00\x00\x01\x00\x00\x01\x00\x00\x00\x00\x00", 12);
 
 std::string S(uint64_t v) { return std::to_string(v); }
-
-bool WaitFor(const std::function<bool()>& cond, int timeout_ms) {
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (cond()) {
-      return true;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  return cond();
-}
 
 DaemonProcess::Options WriteBehindOptions(int delay_ms) {
   DaemonProcess::Options options;

@@ -37,6 +37,7 @@
 #include "tests/support/private_redis.h"
 #include "tests/support/test_database.h"
 #include "tests/support/test_redis.h"
+#include "tests/support/wait_for.h"
 #include "tests/support/wire_client.h"
 
 namespace dbproxy::testing::cluster {
@@ -103,19 +104,6 @@ std::string FieldOf(const std::string& flat, const std::string& field) {
     }
   }
   return "";
-}
-
-// Polls `done` every 50 ms until it holds or timeout_ms passes (the harness may poll).
-template <class F>
-bool WaitFor(F done, int timeout_ms) {
-  const auto deadline = Clock::now() + std::chrono::milliseconds(timeout_ms);
-  while (Clock::now() < deadline) {
-    if (done()) {
-      return true;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  return done();
 }
 
 // Sum of dbproxy_redis_master_switches_total over the daemon's instances.
