@@ -32,6 +32,7 @@
 #include "IM.BaseDefine.pb.h"
 #include "IM.Message.pb.h"
 #include "tests/cluster/invariants.h"
+#include "tests/cluster/send_load.h"
 #include "tests/support/daemon_process.h"
 #include "tests/support/http_get.h"
 #include "tests/support/private_redis.h"
@@ -171,24 +172,16 @@ void Client(uint16_t port, int id, LoadState* state) {
         send.from = 1 + (n + id) % 10;
       }
       send.content = "c" + std::to_string(id) + " n" + std::to_string(n);
-      IM::Message::IMMsgData m;
-      m.set_from_user_id(send.from);
-      m.set_to_session_id(send.to);
-      m.set_msg_id(0);
-      m.set_create_time(1700000000u + static_cast<uint32_t>(n));
-      m.set_msg_type(send.group ? IM::BaseDefine::MSG_TYPE_GROUP_TEXT
-                                : IM::BaseDefine::MSG_TYPE_SINGLE_TEXT);
-      m.set_msg_data(send.content);
-      std::optional<WireClient::Frame> answer =
-          client.Call(3, 0x0301, m.SerializeAsString(), 10000);
-      IM::Message::IMMsgData r;
-      answered = answer.has_value() && r.ParseFromString(answer->body);
+      std::optional<WireClient::Frame> answer = client.Call(3, 0x0301, EncodeSend(send, n), 10000);
+      std::optional<uint32_t> msg_id =
+          answer.has_value() ? AnsweredMsgId(answer->body) : std::nullopt;
+      answered = msg_id.has_value();
       if (!answered) {
         send.outcome = Outcome::kUnanswered;
       } else {
-        send.outcome = r.msg_id() == 0 ? Outcome::kAnsweredZero : Outcome::kAnswered;
-        send.msg_id = r.msg_id();
-        ok = r.msg_id() != 0;
+        send.outcome = *msg_id == 0 ? Outcome::kAnsweredZero : Outcome::kAnswered;
+        send.msg_id = *msg_id;
+        ok = *msg_id != 0;
         if (ok && !send.group) {
           last_receiver = send.to;
         }
