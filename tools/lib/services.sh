@@ -200,6 +200,8 @@ mariadb_config_file() {
 
 # Writes our own option file. The server and clients read only this file
 # (--defaults-file), so /etc/mysql settings of a system install never leak in.
+# DBPROXY_MARIADB_EXTRA_CNF: more [mysqld] lines (tools/bench/ab-send --digests turns on
+# performance_schema with it).
 write_mariadb_config() {
   local run_as=""
   # mariadbd refuses to run as root unless told to; as another user it needs no user=.
@@ -221,6 +223,7 @@ innodb_flush_log_at_trx_commit=1
 innodb_buffer_pool_size=256M
 max_connections=1000
 character-set-server=utf8mb4
+${DBPROXY_MARIADB_EXTRA_CNF:-}
 
 [client]
 socket=$MARIADB_SOCKET
