@@ -91,7 +91,7 @@ void RepairOwedCounters(const sdk::Host& host) {
       }
     }
   }
-  const size_t raised = counters.Raise(keys_out, ids_out);
+  const size_t raised = counters.RaiseOwed(keys_out, ids_out);
   if (raised != 0) {
     host.Warn("raised ", raised, " msgId counters that a process left behind its stored ",
               "messages (it stopped between COMMIT and raising them)");

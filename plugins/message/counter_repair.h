@@ -5,7 +5,9 @@
 // to the highest msgId MySQL has stored for its conversation. Any process sharing the
 // storage may settle any debt -- raising to a committed maximum is always right -- and a
 // debt whose id is not stored (a transaction still running, or rolled back) stays until a
-// commit reaches it. Run from a host timer (kRepairIntervalMs).
+// commit reaches it. A debt that is gone by the time the raise runs is left alone
+// (MessageIdCounters::RaiseOwed): its id was taken back with the row that held it.
+// Run from a host timer (kRepairIntervalMs).
 //
 // Thread: any worker; holds a teamtalk_master connection only while reading the maxima.
 

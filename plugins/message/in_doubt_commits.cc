@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "plugins/common/key_format.h"
+#include "plugins/message/message_id_allocator.h"
 
 namespace dbproxy::plugins::message {
 namespace {
@@ -13,6 +14,10 @@ using sdk::Status;
 
 std::string Table(bool group, uint32_t conversation) {
   return group ? keys::GroupMessageTable(conversation) : keys::MessageTable(conversation);
+}
+
+std::string CounterKey(const InDoubtCommits::Message& m) {
+  return m.group ? keys::GroupMsgId(m.conversation) : keys::RelationMsgId(m.conversation);
 }
 
 const char* IdColumn(bool group) { return group ? "groupId" : "relateId"; }
@@ -77,15 +82,15 @@ std::vector<InDoubtCommits::Message> InDoubtCommits::Of(const Conversation& conv
   return out;
 }
 
-Result<std::vector<InDoubtCommits::Message>> InDoubtCommits::Settle(
-    MysqlConn& conn, const std::vector<Conversation>& conversations) const {
-  std::vector<Message> settled;
+Status InDoubtCommits::Settle(MysqlConn& conn, const std::vector<Conversation>& conversations,
+                              std::vector<Message>* settled) const {
   {
     std::lock_guard<std::mutex> lock(mutex_);
     if (messages_.empty()) {
-      return settled;
+      return Status();
     }
   }
+  MessageIdCounters counters(host_);
   for (const Conversation& c : conversations) {
     std::vector<Message> mine = Of(c);
     // Highest first: a batch's orphans of one conversation are its latest ids in a row.
@@ -96,33 +101,41 @@ Result<std::vector<InDoubtCommits::Message>> InDoubtCommits::Settle(
       if (!stored.ok()) {
         return stored.status();
       }
-      if (*stored) {
-        Result<uint64_t> highest = HighestMsgId(conn, m.group, m.conversation);
-        if (!highest.ok()) {
-          return highest.status();
-        }
-        if (*highest == m.msg_id) {
-          Status deleted = Delete(conn, m);
-          if (!deleted.ok()) {
-            return deleted;
-          }
-          host_.Warn("message ", m.msg_id, " of ", m.group ? "group " : "relation ", m.conversation,
-                     " from ", m.from_id,
-                     " was committed although its COMMIT was answered as failed (msg_id 0); "
-                     "its row is removed so the resend takes its place");
-          host_.Count("in_doubt_removed");
-        } else {
-          host_.Error("message ", m.msg_id, " of ", m.group ? "group " : "relation ",
-                      m.conversation, " from ", m.from_id,
-                      " was committed although answered msg_id 0, and message ", *highest,
-                      " follows it; kept (removing it would leave a gap)");
-          host_.Count("in_doubt_kept");
-        }
+      if (!*stored) {
+        settled->push_back(m);
+        continue;
       }
-      settled.push_back(m);
+      Result<uint64_t> highest = HighestMsgId(conn, m.group, m.conversation);
+      if (!highest.ok()) {
+        return highest.status();
+      }
+      if (*highest != m.msg_id) {
+        host_.Error("message ", m.msg_id, " of ", m.group ? "group " : "relation ",
+                    m.conversation, " from ", m.from_id,
+                    " was committed although answered msg_id 0, and message ", *highest,
+                    " follows it; kept (removing it would leave a gap)");
+        host_.Count("in_doubt_kept");
+        settled->push_back(m);
+        continue;
+      }
+      // The id goes back before the row: without Redis the row stays, and so do the lower
+      // orphans of the conversation (they are not its highest), all tried again later.
+      if (!counters.Withdraw(CounterKey(m), m.msg_id)) {
+        break;
+      }
+      settled->push_back(m);  // its debt is gone from here on: Unsettle() restores it
+      Status deleted = Delete(conn, m);
+      if (!deleted.ok()) {
+        return deleted;
+      }
+      host_.Warn("message ", m.msg_id, " of ", m.group ? "group " : "relation ", m.conversation,
+                 " from ", m.from_id,
+                 " was committed although its COMMIT was answered as failed (msg_id 0); "
+                 "its row is removed so the resend takes its place");
+      host_.Count("in_doubt_removed");
     }
   }
-  return settled;
+  return Status();
 }
 
 void InDoubtCommits::Forget(const std::vector<Message>& settled) {
@@ -139,6 +152,19 @@ void InDoubtCommits::Forget(const std::vector<Message>& settled) {
       messages_.erase(it);
     }
   }
+}
+
+void InDoubtCommits::Unsettle(const std::vector<Message>& settled) const {
+  if (settled.empty()) {
+    return;
+  }
+  std::vector<std::string> counter_keys;
+  std::vector<uint32_t> ids;
+  for (const Message& m : settled) {
+    counter_keys.push_back(CounterKey(m));
+    ids.push_back(m.msg_id);
+  }
+  MessageIdCounters(host_).Owe(counter_keys, ids);
 }
 
 void InDoubtCommits::SettleAll() {
@@ -169,13 +195,14 @@ void InDoubtCommits::SettleAll() {
     if (!locked.ok()) {
       return;
     }
-    Result<std::vector<Message>> settled = Settle(*conn, {c});
-    if (!settled.ok() || !transaction.Commit().ok()) {
+    std::vector<Message> settled;
+    if (!Settle(*conn, {c}, &settled).ok() || !transaction.Commit().ok()) {
+      Unsettle(settled);
       host_.Warn("settling in-doubt messages of ", c.first ? "group " : "relation ", c.second,
                  " failed; retried on the next tick");
       return;
     }
-    Forget(*settled);
+    Forget(settled);
   }
 }
 

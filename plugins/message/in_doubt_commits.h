@@ -8,8 +8,11 @@
 // the row was committed it would stay as a copy of that resend, stored under an id nobody
 // was told (I4 of issue 12). So the writer remembers such messages here, and each one is
 // settled under its conversation's lock once MySQL answers again:
-//   stored and still the conversation's highest msgId  -> its row is deleted, so the id is
-//     free again for the next message and the ids stay 1..N without a gap;
+//   stored and still the conversation's highest msgId  -> its row is deleted and its id
+//     taken back from the Redis counter and the owed set (MessageIdCounters::Withdraw; a
+//     counter repair may have raised the counter to it meanwhile), so the next message
+//     takes the id again and the ids stay 1..N without a gap; if Redis cannot be written
+//     the row stays and is tried again later (and is kept if a message follows it first);
 //   stored but a later message exists (another daemon numbered past it first)  -> kept,
 //     logged as an error and counted (in_doubt_kept): removing it would leave a gap;
 //   not stored  -> nothing to do.
@@ -53,11 +56,16 @@ class InDoubtCommits {
   void Add(std::vector<Message> messages);
 
   // Within a transaction on conn that holds the locks of these conversations: settles every
-  // remembered message of them (see above) and returns those settled, for Forget() once
-  // the transaction committed; or the error of a failed statement (roll back, keep them).
-  sdk::Result<std::vector<Message>> Settle(sdk::MysqlConn& conn,
-                                           const std::vector<Conversation>& conversations) const;
+  // remembered message of them (see above) and appends those settled to *settled -- for
+  // Forget() once the transaction committed, for Unsettle() if it did not. Returns the
+  // error of a failed statement (roll back; *settled still lists what was settled before).
+  sdk::Status Settle(sdk::MysqlConn& conn, const std::vector<Conversation>& conversations,
+                     std::vector<Message>* settled) const;
   void Forget(const std::vector<Message>& settled);
+  // The transaction of Settle() rolled back, or its COMMIT's outcome is unknown: the ids it
+  // took back are owed again (MessageIdCounters::Owe), so a counter repair raises each
+  // counter back to whatever MySQL holds. The messages stay remembered.
+  void Unsettle(const std::vector<Message>& settled) const;
 
   // Settles every remembered message, one transaction per conversation that locks its
   // IMRelationShip / IMGroup row first. Does nothing when none is remembered.

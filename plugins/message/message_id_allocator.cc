@@ -22,6 +22,27 @@ constexpr std::string_view kRaiseScript =
     "if debt ~= nil and debt <= id then redis.call('ZREM', owed, key) end "
     "end return raised";
 
+// kRaiseScript, but only for keys that the owed set (the last key) still holds.
+constexpr std::string_view kRaiseOwedScript =
+    "local owed = KEYS[#KEYS] local raised = 0 "
+    "for i = 1, #KEYS - 1 do "
+    "local key = KEYS[i] local id = tonumber(ARGV[i]) "
+    "local debt = tonumber(redis.call('ZSCORE', owed, key)) "
+    "if debt ~= nil then "
+    "local v = tonumber(redis.call('GET', key)) "
+    "if v == nil or v < id then redis.call('SET', key, ARGV[i]) raised = raised + 1 end "
+    "if debt <= id then redis.call('ZREM', owed, key) end "
+    "end end return raised";
+
+// KEYS[1] the counter, KEYS[2] the owed set, ARGV[1] the id taken back: drop a debt of at
+// most the id, and lower the counter by one if it holds exactly the id.
+constexpr std::string_view kWithdrawScript =
+    "local id = tonumber(ARGV[1]) "
+    "local debt = tonumber(redis.call('ZSCORE', KEYS[2], KEYS[1])) "
+    "if debt ~= nil and debt <= id then redis.call('ZREM', KEYS[2], KEYS[1]) end "
+    "if tonumber(redis.call('GET', KEYS[1])) == id then "
+    "redis.call('SET', KEYS[1], tostring(id - 1)) return 1 end return 0";
+
 // Why a Redis call failed, for the log line.
 std::string Describe(sdk::Result<sdk::RedisReply>& reply) {
   if (!reply.ok()) {
@@ -114,6 +135,28 @@ void MessageIdCounters::Owe(const std::vector<std::string>& keys,
 
 size_t MessageIdCounters::Raise(const std::vector<std::string>& keys,
                                 const std::vector<uint32_t>& ids) const {
+  return RaiseWith(kRaiseScript, keys, ids);
+}
+
+size_t MessageIdCounters::RaiseOwed(const std::vector<std::string>& keys,
+                                    const std::vector<uint32_t>& ids) const {
+  return RaiseWith(kRaiseOwedScript, keys, ids);
+}
+
+bool MessageIdCounters::Withdraw(const std::string& key, uint32_t id) const {
+  const std::string value = keys::Num(id);
+  std::vector<std::string_view> argv = {"EVAL", kWithdrawScript, "2", key, kOwedCounters, value};
+  auto reply = host_.RedisInstance(keys::kUnreadInstance).Command(argv.data(), argv.size());
+  if (!reply.ok() || reply->is_error()) {
+    host_.Warn("cannot take msgId ", id, " back from ", key, ": ", Describe(reply));
+    host_.Count("msg_id_counter_write_failures");
+    return false;
+  }
+  return true;
+}
+
+size_t MessageIdCounters::RaiseWith(std::string_view script, const std::vector<std::string>& keys,
+                                    const std::vector<uint32_t>& ids) const {
   if (keys.empty()) {
     return 0;
   }
@@ -123,7 +166,7 @@ size_t MessageIdCounters::Raise(const std::vector<std::string>& keys,
     values.push_back(keys::Num(id));
   }
   const std::string key_count = keys::Num(static_cast<uint32_t>(keys.size() + 1));
-  std::vector<std::string_view> argv = {"EVAL", kRaiseScript, key_count};
+  std::vector<std::string_view> argv = {"EVAL", script, key_count};
   argv.insert(argv.end(), keys.begin(), keys.end());
   argv.emplace_back(kOwedCounters);
   argv.insert(argv.end(), values.begin(), values.end());

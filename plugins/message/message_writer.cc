@@ -341,6 +341,8 @@ void MessageWriter::Store(std::span<WriteItem> items) const {
   conn->Release();
   if (outcome == Outcome::kCommitted) {
     in_doubt_.Forget(settled);
+  } else {
+    in_doubt_.Unsettle(settled);
   }
 
   size_t pending = 0;
@@ -429,12 +431,10 @@ MessageWriter::Outcome MessageWriter::StoreOn(MysqlConn& conn, std::span<WriteIt
   for (const ConversationKey& c : conversations) {
     locked.emplace_back(c.group, c.id);
   }
-  auto orphans = in_doubt_.Settle(conn, locked);
-  if (!orphans.ok()) {
-    *error = orphans.status();
+  *error = in_doubt_.Settle(conn, locked, settled);
+  if (!error->ok()) {
     return Outcome::kRolledBack;
   }
-  *settled = std::move(*orphans);
   std::vector<uint32_t> relate_ids;
   std::vector<uint32_t> group_ids;
   std::vector<std::string> counter_keys;
