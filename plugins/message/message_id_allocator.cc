@@ -34,15 +34,6 @@ constexpr std::string_view kRaiseOwedScript =
     "if debt <= id then redis.call('ZREM', owed, key) end "
     "end end return raised";
 
-// KEYS[1] the counter, KEYS[2] the owed set, ARGV[1] the id taken back: drop a debt of at
-// most the id, and lower the counter by one if it holds exactly the id.
-constexpr std::string_view kWithdrawScript =
-    "local id = tonumber(ARGV[1]) "
-    "local debt = tonumber(redis.call('ZSCORE', KEYS[2], KEYS[1])) "
-    "if debt ~= nil and debt <= id then redis.call('ZREM', KEYS[2], KEYS[1]) end "
-    "if tonumber(redis.call('GET', KEYS[1])) == id then "
-    "redis.call('SET', KEYS[1], tostring(id - 1)) return 1 end return 0";
-
 // Why a Redis call failed, for the log line.
 std::string Describe(sdk::Result<sdk::RedisReply>& reply) {
   if (!reply.ok()) {
@@ -141,18 +132,6 @@ size_t MessageIdCounters::Raise(const std::vector<std::string>& keys,
 size_t MessageIdCounters::RaiseOwed(const std::vector<std::string>& keys,
                                     const std::vector<uint32_t>& ids) const {
   return RaiseWith(kRaiseOwedScript, keys, ids);
-}
-
-bool MessageIdCounters::Withdraw(const std::string& key, uint32_t id) const {
-  const std::string value = keys::Num(id);
-  std::vector<std::string_view> argv = {"EVAL", kWithdrawScript, "2", key, kOwedCounters, value};
-  auto reply = host_.RedisInstance(keys::kUnreadInstance).Command(argv.data(), argv.size());
-  if (!reply.ok() || reply->is_error()) {
-    host_.Warn("cannot take msgId ", id, " back from ", key, ": ", Describe(reply));
-    host_.Count("msg_id_counter_write_failures");
-    return false;
-  }
-  return true;
 }
 
 size_t MessageIdCounters::RaiseWith(std::string_view script, const std::vector<std::string>& keys,

@@ -64,16 +64,9 @@ class MessageIdCounters {
   // Raise() for RepairOwedCounters: raises only the counters that still owe a debt when the
   // script runs. The repair reads the stored maxima without the conversations' locks, so by
   // the time it raises, an in-doubt row it saw may have been removed and its id taken back
-  // (Withdraw); an unconditional raise would then put the counter past the stored rows and
+  // (InDoubtCommits); an unconditional raise would then put the counter past the stored rows and
   // the next message would leave a gap (I3).
   size_t RaiseOwed(const std::vector<std::string>& keys, const std::vector<uint32_t>& ids) const;
-
-  // Takes id back after the caller removed the row that held it (in_doubt_commits.h): drops
-  // the key's debt if it owes no more than id, and lowers the counter to id - 1 if it holds
-  // exactly id, in one EVAL, so the next message takes id again. Returns false if Redis
-  // fails (logged, counted): the caller must then keep the row.
-  // REQUIRES: the caller holds the conversation's lock and id is its highest stored msgId.
-  bool Withdraw(const std::string& key, uint32_t id) const;
 
   // Up to kRepairBatch debts, oldest ids first, as (counter key, owed id).
   std::vector<std::pair<std::string, uint64_t>> Owed() const;

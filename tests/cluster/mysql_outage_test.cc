@@ -13,6 +13,7 @@
 // InDoubtCommitTest below makes that happen on cue through a TcpProxy.
 
 #include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <memory>
 #include <string>
@@ -185,8 +186,14 @@ INSTANTIATE_TEST_SUITE_P(Faults, MysqlOutageTest, ::testing::Values(Fault::kStop
 // The COMMIT of unknown outcome on cue: a proxy in front of teamtalk_master lets the next
 // COMMIT through, drops the server's OK and cuts, so the row is committed, the daemon cannot
 // check it and answers msg_id 0. Once MySQL answers again the row must go (I4), and the
-// resend takes its id (I3: no gap).
-TEST(InDoubtCommitTest, CommittedSendAnsweredZeroIsRemovedOnceMysqlAnswers) {
+// resend takes its id (I3: no gap) -- also when the module that remembered it was reloaded
+// meanwhile, or the daemon was killed and started again (the message is recorded in Redis).
+enum class Holder { kSameModule, kReloadedModule, kRestartedDaemon };
+
+class InDoubtCommitTest : public ::testing::TestWithParam<Holder> {};
+
+TEST_P(InDoubtCommitTest, CommittedSendAnsweredZeroIsRemovedOnceMysqlAnswers) {
+  const Holder holder = GetParam();
   std::unique_ptr<TestDatabase> db = TestDatabase::Create();
   std::unique_ptr<TestRedis> redis = TestRedis::Create();
   std::unique_ptr<TcpProxy> proxy = TcpProxy::Start(db->env().mysql_host, db->env().mysql_port);
@@ -255,7 +262,24 @@ TEST(InDoubtCommitTest, CommittedSendAnsweredZeroIsRemovedOnceMysqlAnswers) {
   ASSERT_EQ(debt.type, RedisReply::Type::kString) << "the in-doubt batch owed no counter";
   EXPECT_EQ(debt.str, "3");
 
+  if (holder == Holder::kReloadedModule) {
+    DaemonOptions reloaded = options;
+    reloaded.extra_yaml_modules = "message:\n  max_msg_cnt: 41\n";  // a change: a new instance
+    daemon.RewriteConfig(reloaded);
+    daemon.Signal(SIGHUP);
+    Clock::time_point ready = Clock::now() + std::chrono::seconds(10);
+    while (Occurrences(daemon.ReadLog(), "message module ready") < 2 && Clock::now() < ready) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));  // polling a condition
+    }
+    ASSERT_EQ(Occurrences(daemon.ReadLog(), "message module ready"), 2) << "no reload";
+  }
   ASSERT_TRUE(proxy->Restore());
+  if (holder == Holder::kRestartedDaemon) {
+    daemon.Signal(SIGKILL);
+    ASSERT_TRUE(daemon.WaitExit(10000).has_value());
+    ASSERT_TRUE(daemon.Start(*db, *redis, options));
+    ASSERT_TRUE(client.Connect(daemon.port())) << client.last_error();
+  }
   Clock::time_point deadline = Clock::now() + std::chrono::seconds(10);
   while (rows("in doubt") != 0 && Clock::now() < deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));  // polling a condition
@@ -267,9 +291,33 @@ TEST(InDoubtCommitTest, CommittedSendAnsweredZeroIsRemovedOnceMysqlAnswers) {
             RedisReply::Type::kNil)
       << "the removed row's id is still owed: a repair would raise the counter past the rows";
   EXPECT_EQ(send("in doubt"), 3u) << "the resend does not take the freed id";
-  EXPECT_EQ(Occurrences(daemon.ReadLog(), "its row is removed so the resend takes its place"), 1);
+  const std::string log = daemon.ReadLog();
+  EXPECT_EQ(Occurrences(log, "its row is removed so the resend takes its place"), 1);
+  if (holder != Holder::kSameModule) {
+    EXPECT_GE(Occurrences(log, "are remembered from Redis"), 1)
+        << "the new module instance did not learn of the message from Redis";
+  }
+  EXPECT_EQ(redis->Command(udb, "HLEN", "dbproxy_in_doubt").integer, 0)
+      << "a settled message is still recorded";
   CheckEventually(*db, *redis, ledger);
 }
+
+std::string HolderName(const ::testing::TestParamInfo<Holder>& param) {
+  switch (param.param) {
+    case Holder::kSameModule:
+      return "SameModule";
+    case Holder::kReloadedModule:
+      return "ReloadedModule";
+    case Holder::kRestartedDaemon:
+      return "RestartedDaemon";
+  }
+  return "Unknown";
+}
+
+INSTANTIATE_TEST_SUITE_P(Holders, InDoubtCommitTest,
+                         ::testing::Values(Holder::kSameModule, Holder::kReloadedModule,
+                                           Holder::kRestartedDaemon),
+                         HolderName);
 
 }  // namespace
 }  // namespace dbproxy::testing::cluster
