@@ -1,13 +1,16 @@
 #include "tests/support/test_redis.h"
 
 #include <sys/time.h>
+#include <unistd.h>
 
 #include <cctype>
 #include <fstream>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <ostream>
 #include <stdexcept>
+#include <vector>
 
 #include <gtest/gtest.h>
 #include <hiredis/hiredis.h>
@@ -129,21 +132,74 @@ ReplyPtr ReadReply(redisContext* context) {
   return ReplyPtr(static_cast<redisReply*>(reply));
 }
 
-// This process's block of five databases, taken once from the counter in db 0.
-int ProcessBaseDb(redisContext* context) {
+// Blocks are leased: key dbproxy_test_block_lease_<b> in db 0 holds a token of this process
+// while it runs (deleted at exit; a process killed by ctest leaves it to expire after the
+// longest test timeout). Without leases the counter below wraps after kBlockCount test
+// processes, and a short test started while a long one runs could flush the long one's block.
+constexpr int kLeaseSeconds = 600;
+
+class BlockLeases {
+ public:
+  void Add(const std::string& host, int port, std::string key, std::string token) {
+    leases_.push_back({host, port, std::move(key), std::move(token)});
+  }
+  ~BlockLeases() {
+    for (const Lease& lease : leases_) {
+      redisContext* context = redisConnectWithTimeout(lease.host.c_str(), lease.port, Timeval(500));
+      if (context != nullptr && context->err == 0) {
+        // Delete only our own lease: it may have expired and been taken by another process.
+        void* reply = redisCommand(context, "EVAL %s 1 %s %s",
+                                   "if redis.call('GET', KEYS[1]) == ARGV[1] then "
+                                   "return redis.call('DEL', KEYS[1]) end return 0",
+                                   lease.key.c_str(), lease.token.c_str());
+        freeReplyObject(reply);
+      }
+      redisFree(context);
+    }
+  }
+
+ private:
+  struct Lease {
+    std::string host;
+    int port;
+    std::string key;
+    std::string token;
+  };
+  std::vector<Lease> leases_;
+};
+
+// This process's block of five databases on the server env points at, leased once per
+// server. Per server, not per process: a test that first used a private Redis (whose
+// counter starts again at 1) must not carry that block over to the shared one, where
+// another test process holds it.
+int ProcessBaseDb(redisContext* context, const TestEnv& env) {
   static std::mutex mu;
-  static std::optional<int> base;
+  static std::map<std::string, int> bases;
+  static BlockLeases leases;
   std::lock_guard lock(mu);
-  if (!base) {
+  const std::string server = env.redis_host + ":" + std::to_string(env.redis_port);
+  auto it = bases.find(server);
+  if (it != bases.end()) {
+    return it->second;
+  }
+  const std::string token = std::to_string(getpid());
+  for (int attempt = 0; attempt < kBlockCount; ++attempt) {
     AppendArgv(context, {"INCR", "dbproxy_test_block"});
-    ReplyPtr reply = ReadReply(context);
-    if (reply->type != REDIS_REPLY_INTEGER) {
+    ReplyPtr counter = ReadReply(context);
+    if (counter->type != REDIS_REPLY_INTEGER) {
       Fail("Redis: INCR dbproxy_test_block did not return an integer");
     }
-    base = kFirstBlockDb + static_cast<int>(reply->integer % kBlockCount) *
-                               static_cast<int>(TestRedis::kInstances.size());
+    const int block = static_cast<int>(counter->integer % kBlockCount);
+    const std::string key = "dbproxy_test_block_lease_" + std::to_string(block);
+    AppendArgv(context, {"SET", key, token, "NX", "EX", std::to_string(kLeaseSeconds)});
+    ReplyPtr leased = ReadReply(context);
+    if (leased->type == REDIS_REPLY_STATUS) {  // OK; nil when another process holds it
+      leases.Add(env.redis_host, env.redis_port, key, token);
+      const int base = kFirstBlockDb + block * static_cast<int>(TestRedis::kInstances.size());
+      return bases.emplace(server, base).first->second;
+    }
   }
-  return *base;
+  Fail("Redis: all " + std::to_string(kBlockCount) + " test database blocks are leased");
 }
 
 redisContext* Connect(const TestEnv& env) {
@@ -201,7 +257,7 @@ std::unique_ptr<TestRedis> TestRedis::Create() { return Create(TestEnv::Get()); 
 std::unique_ptr<TestRedis> TestRedis::Create(const TestEnv& env) {
   redisContext* context = Connect(env);
   std::unique_ptr<TestRedis> redis(new TestRedis(env, context, 0));
-  redis->base_db_ = ProcessBaseDb(context);
+  redis->base_db_ = ProcessBaseDb(context, env);
   for (size_t i = 0; i < kInstances.size(); ++i) {
     redis->FlushDb(redis->base_db_ + static_cast<int>(i));
   }

@@ -34,10 +34,12 @@ void PrintTo(const RedisReply& reply, std::ostream* out);
 // flushed and loaded with the demo data: etc/demo_redis.txt into `group_member`,
 // etc/demo_redis_unread.txt into `unread`.
 //
-// Each test process gets its own block of five database numbers (a counter in db 0 picks
-// block b; the block starts at 16 + (b % 46) * 5, so dbs 16..245 are used), so test binaries
-// running in parallel never share a database. Every Create() in the process reuses that
-// block and flushes it first, so tests within a binary start from the demo state.
+// Each test process gets its own block of five database numbers on each Redis server it
+// uses (a counter in db 0 proposes block b; the block starts at 16 + (b % 46) * 5, so dbs
+// 16..245 are used; a lease key in db 0 marks it taken until the process exits), so test
+// binaries running in parallel never share a database. Every Create() in the process on the
+// same server reuses that block and flushes it first, so tests within a binary start from
+// the demo state.
 //
 // Failures to reach Redis or to load the demo files record a test failure and throw, ending
 // the current test; Redis error replies are returned as kError replies.
