@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <iterator>
 #include <string_view>
 
 #include "plugins/common/key_format.h"
@@ -144,9 +145,11 @@ bool InDoubtCommits::Load() {
   std::vector<std::string_view> argv = {"HGETALL", kInDoubtKey};
   auto reply = host_.RedisInstance(keys::kUnreadInstance).Command(argv.data(), argv.size());
   if (!reply.ok() || reply->is_error()) {
-    host_.Warn("cannot read the in-doubt messages recorded in Redis (",
-               reply.ok() ? std::string(reply->str()) : reply.status().message(),
-               "); tried again on the next settling tick");
+    if (!loaded_) {  // later failures are the next tick's business; no log line per second
+      host_.Warn("cannot read the in-doubt messages recorded in Redis (",
+                 reply.ok() ? std::string(reply->str()) : reply.status().message(),
+                 "); tried again on the next settling tick");
+    }
     return false;
   }
   size_t added = 0;
@@ -302,15 +305,25 @@ Status InDoubtCommits::Settle(MysqlConn& conn, const std::vector<Conversation>& 
 }
 
 void InDoubtCommits::Forget(const std::vector<Message>& settled) {
-  if (settled.empty()) {
-    return;
-  }
   std::vector<std::string> fields;
   for (const Message& s : settled) {
-    EraseHere(s);
     if (s.recorded) {
       fields.push_back(Field(s));
     }
+  }
+  // Out of Redis before out of memory: a Load() in between must not bring one back.
+  Unrecord(std::move(fields));
+  for (const Message& s : settled) {
+    EraseHere(s);
+  }
+}
+
+void InDoubtCommits::Unrecord(std::vector<std::string> fields) {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    fields.insert(fields.end(), std::make_move_iterator(unrecorded_.begin()),
+                  std::make_move_iterator(unrecorded_.end()));
+    unrecorded_.clear();
   }
   if (fields.empty()) {
     return;
@@ -319,8 +332,12 @@ void InDoubtCommits::Forget(const std::vector<Message>& settled) {
   argv.insert(argv.end(), fields.begin(), fields.end());
   auto reply = host_.RedisInstance(keys::kUnreadInstance).Command(argv.data(), argv.size());
   if (!reply.ok() || reply->is_error()) {
-    // Harmless: whoever loads them finds them settled (not stored, or kept) and drops them.
-    host_.Warn(fields.size(), " settled in-doubt messages stay in Redis until settled again");
+    // Retried on every settling tick: a holder that loads one of them meanwhile finds it not
+    // stored or kept, unless a resend identical in sender, time and content took its id.
+    host_.Warn(fields.size(), " settled in-doubt messages stay recorded in Redis for now");
+    std::lock_guard<std::mutex> lock(mutex_);
+    unrecorded_.insert(unrecorded_.end(), std::make_move_iterator(fields.begin()),
+                       std::make_move_iterator(fields.end()));
   }
 }
 
@@ -339,9 +356,10 @@ void InDoubtCommits::Unsettle(const std::vector<Message>& settled) const {
 }
 
 void InDoubtCommits::SettleAll() {
-  if (!loaded_ && !Load()) {
-    return;
-  }
+  Unrecord({});
+  // Every tick, not once: a holder that died (or was reloaded away) leaves its messages in
+  // Redis, and a live holder's are safe to load (the claim decides who deletes).
+  (void)Load();
   std::vector<Conversation> conversations;
   {
     std::lock_guard<std::mutex> lock(mutex_);

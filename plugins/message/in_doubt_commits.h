@@ -22,8 +22,9 @@
 //
 // The messages are also kept in Redis (the hash kInDoubtKey of instance unread), so a
 // reloaded message module, a restarted dbproxyd or another one sharing the storage settles
-// them too: the first Settle or SettleAll of a module instance loads the hash (Load), and
-// they retry until it has been read once (Redis is for workers only, so not at Init). Two
+// them too: the first Settle of a module instance loads the hash (Load; Redis is for
+// workers only, so not at Init) and SettleAll loads it on every tick, so a survivor also
+// settles what a dead holder left. Two
 // holders of one message settle it once: deleting a row first claims the message (HDEL from
 // the hash, in the same script that takes the id back), and a holder whose claim finds the
 // field gone forgets the message -- the row it sees may already be the resend. A message
@@ -96,11 +97,14 @@ class InDoubtCommits {
   Claim ClaimForDeletion(const Message& m) const;
   void Record(const std::vector<Message>& messages) const;
   void EraseHere(const Message& m);
+  // HDELs fields and those of earlier failed calls; keeps them for the next call on failure.
+  void Unrecord(std::vector<std::string> fields);
 
   const sdk::Host& host_;
   mutable std::mutex mutex_;
-  std::vector<Message> messages_;    // GUARDED_BY(mutex_)
-  std::atomic<bool> loaded_{false};  // Load() has read the Redis hash once
+  std::vector<Message> messages_;        // GUARDED_BY(mutex_)
+  std::vector<std::string> unrecorded_;  // GUARDED_BY(mutex_): settled, HDEL failed
+  std::atomic<bool> loaded_{false};      // Load() has read the Redis hash once
 };
 
 }  // namespace dbproxy::plugins::message

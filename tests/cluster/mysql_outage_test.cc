@@ -187,8 +187,9 @@ INSTANTIATE_TEST_SUITE_P(Faults, MysqlOutageTest, ::testing::Values(Fault::kStop
 // COMMIT through, drops the server's OK and cuts, so the row is committed, the daemon cannot
 // check it and answers msg_id 0. Once MySQL answers again the row must go (I4), and the
 // resend takes its id (I3: no gap) -- also when the module that remembered it was reloaded
-// meanwhile, or the daemon was killed and started again (the message is recorded in Redis).
-enum class Holder { kSameModule, kReloadedModule, kRestartedDaemon };
+// meanwhile, when the daemon was killed and started again, or when it was killed and
+// another dbproxyd on the same storage is left (the message is recorded in Redis).
+enum class Holder { kSameModule, kReloadedModule, kRestartedDaemon, kOtherDaemon };
 
 class InDoubtCommitTest : public ::testing::TestWithParam<Holder> {};
 
@@ -273,13 +274,23 @@ TEST_P(InDoubtCommitTest, CommittedSendAnsweredZeroIsRemovedOnceMysqlAnswers) {
     }
     ASSERT_EQ(Occurrences(daemon.ReadLog(), "message module ready"), 2) << "no reload";
   }
-  ASSERT_TRUE(proxy->Restore());
-  if (holder == Holder::kRestartedDaemon) {
+  DaemonProcess other;  // kOtherDaemon: reaches MariaDB directly
+  DaemonProcess* settler = &daemon;
+  if (holder == Holder::kRestartedDaemon || holder == Holder::kOtherDaemon) {
     daemon.Signal(SIGKILL);
     ASSERT_TRUE(daemon.WaitExit(10000).has_value());
-    ASSERT_TRUE(daemon.Start(*db, *redis, options));
-    ASSERT_TRUE(client.Connect(daemon.port())) << client.last_error();
   }
+  if (holder == Holder::kOtherDaemon) {
+    DaemonOptions direct = options;
+    direct.mysql_overrides.clear();
+    ASSERT_TRUE(other.Start(*db, *redis, direct));
+    settler = &other;
+  }
+  ASSERT_TRUE(proxy->Restore());
+  if (holder == Holder::kRestartedDaemon) {
+    ASSERT_TRUE(daemon.Start(*db, *redis, options));
+  }
+  ASSERT_TRUE(client.Connect(settler->port())) << client.last_error();
   Clock::time_point deadline = Clock::now() + std::chrono::seconds(10);
   while (rows("in doubt") != 0 && Clock::now() < deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));  // polling a condition
@@ -291,11 +302,11 @@ TEST_P(InDoubtCommitTest, CommittedSendAnsweredZeroIsRemovedOnceMysqlAnswers) {
             RedisReply::Type::kNil)
       << "the removed row's id is still owed: a repair would raise the counter past the rows";
   EXPECT_EQ(send("in doubt"), 3u) << "the resend does not take the freed id";
-  const std::string log = daemon.ReadLog();
+  const std::string log = settler->ReadLog();
   EXPECT_EQ(Occurrences(log, "its row is removed so the resend takes its place"), 1);
   if (holder != Holder::kSameModule) {
     EXPECT_GE(Occurrences(log, "are remembered from Redis"), 1)
-        << "the new module instance did not learn of the message from Redis";
+        << "the module instance that settled did not learn of the message from Redis";
   }
   EXPECT_EQ(redis->Command(udb, "HLEN", "dbproxy_in_doubt").integer, 0)
       << "a settled message is still recorded";
@@ -310,13 +321,15 @@ std::string HolderName(const ::testing::TestParamInfo<Holder>& param) {
       return "ReloadedModule";
     case Holder::kRestartedDaemon:
       return "RestartedDaemon";
+    case Holder::kOtherDaemon:
+      return "OtherDaemon";
   }
   return "Unknown";
 }
 
 INSTANTIATE_TEST_SUITE_P(Holders, InDoubtCommitTest,
                          ::testing::Values(Holder::kSameModule, Holder::kReloadedModule,
-                                           Holder::kRestartedDaemon),
+                                           Holder::kRestartedDaemon, Holder::kOtherDaemon),
                          HolderName);
 
 }  // namespace

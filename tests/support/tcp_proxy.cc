@@ -347,12 +347,14 @@ class TcpProxy::Impl {
         it = pairs_.erase(it);
       }
       if (cut_all) {  // as Cut(): every connection reset, new ones refused
+        // Set first: the client may see the reset and answer its caller, who then asks,
+        // before this thread gets past ResetAll().
+        armed_cut_done_ = true;
         ResetAll();
         if (listen_fd_ >= 0) {
           (void)close(listen_fd_);
           listen_fd_ = -1;
         }
-        armed_cut_done_ = true;
         continue;
       }
       open_.store(pairs_.size(), std::memory_order_relaxed);
